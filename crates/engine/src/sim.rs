@@ -1,0 +1,553 @@
+//! The deterministic discrete-event simulator: one `step` = one trace event.
+//!
+//! Time is virtual; the queue is ordered by (time, sequence); all randomness is derived
+//! from the scenario's seed. The simulator is `Clone`, so the trace keeps snapshots and
+//! any moment can be rebuilt by stepping a copy forward.
+
+use crate::ids::{EventId, MsgId, NodeId, Time};
+use crate::protocol::{Ctx, Effect, Findings, Input, Kind, NodeSpec, PropertyKind, Protocol};
+use crate::rng::{Ratio, Rng};
+use crate::scenario::{
+    resolve, Limits, MsgAction, MsgRule, NetFault, NetworkSpec, NodeFault, Resolved, Scenario,
+    ScenarioError, Trigger, When,
+};
+use crate::trace::{DropReason, Event, EventKind};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+
+/// One node as the environment sees it: volatile state (gone while down), durable log,
+/// pending timers.
+#[derive(Clone, Debug)]
+pub struct NodeSlot<P: Protocol> {
+    pub spec: NodeSpec,
+    pub state: Option<P::State>,
+    pub log: Vec<P::Record>,
+    pub down_since: Option<Time>,
+    /// Pending timers: key -> (generation, fires_at).
+    pub timers: BTreeMap<P::Timer, (u64, Time)>,
+}
+
+impl<P: Protocol> NodeSlot<P> {
+    pub fn is_up(&self) -> bool {
+        self.state.is_some()
+    }
+}
+
+/// Which directed links are cut. Small (N ≤ a few dozen), so a dense matrix.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Network {
+    n: usize,
+    cut: Vec<bool>,
+}
+
+impl Network {
+    fn new(n: usize) -> Self {
+        Network { n, cut: vec![false; n * n] }
+    }
+    pub fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
+        self.cut[from.idx() * self.n + to.idx()]
+    }
+    pub fn any_cut(&self) -> bool {
+        self.cut.iter().any(|c| *c)
+    }
+    fn set(&mut self, from: NodeId, to: NodeId) {
+        if from != to {
+            self.cut[from.idx() * self.n + to.idx()] = true;
+        }
+    }
+    fn apply(&mut self, fault: &NetFault) {
+        let all = (0..self.n as u32).map(NodeId);
+        match fault {
+            NetFault::Heal => self.cut.iter_mut().for_each(|c| *c = false),
+            NetFault::Cut { from, to } => self.set(*from, *to),
+            NetFault::Isolate(node) => {
+                for other in all {
+                    self.set(*node, other);
+                    self.set(other, *node);
+                }
+            }
+            NetFault::Partition(groups) => {
+                let group_of = |n: NodeId| groups.iter().position(|g| g.contains(&n));
+                for a in all.clone() {
+                    for b in all.clone() {
+                        if group_of(a) != group_of(b) {
+                            self.set(a, b);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What protocols' views and monitors may look at: every node and the network, now.
+#[derive(Clone, Debug)]
+pub struct World<P: Protocol> {
+    pub params: P::Params,
+    pub nodes: Vec<NodeSlot<P>>,
+    pub net: Network,
+    pub now: Time,
+}
+
+impl<P: Protocol> World<P> {
+    pub fn node(&self, id: NodeId) -> &NodeSlot<P> {
+        &self.nodes[id.idx()]
+    }
+    pub fn is_up(&self, id: NodeId) -> bool {
+        self.node(id).is_up()
+    }
+    /// Both directions up and uncut: `a` could ask `b` and hear back.
+    pub fn can_talk(&self, a: NodeId, b: NodeId) -> bool {
+        self.is_up(b) && !self.net.is_cut(a, b) && !self.net.is_cut(b, a)
+    }
+    pub fn name(&self, id: NodeId) -> &str {
+        &self.node(id).spec.name
+    }
+}
+
+/// A property's verdict so far: the first event that violated (always) or witnessed
+/// (sometimes) it, with the monitor's message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub first: Option<(EventId, String)>,
+}
+
+/// Why a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunEnd {
+    /// Nothing left to happen: no message in flight, no timer pending.
+    Quiescent,
+    MaxTicks,
+    MaxEvents,
+}
+
+#[derive(Clone, Debug)]
+enum Item<P: Protocol> {
+    Deliver { msg_id: MsgId, from: NodeId, to: NodeId, msg: P::Msg, duplicate: bool, drop: Option<DropReason> },
+    Timer { node: NodeId, timer: P::Timer, generation: u64 },
+    Request { node: NodeId, request: P::Request },
+    Fault(usize),
+}
+
+#[derive(Clone, Debug)]
+struct Queued<P: Protocol> {
+    time: Time,
+    seq: u64,
+    item: Item<P>,
+}
+
+impl<P: Protocol> PartialEq for Queued<P> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time, self.seq) == (other.time, other.seq)
+    }
+}
+impl<P: Protocol> Eq for Queued<P> {}
+impl<P: Protocol> PartialOrd for Queued<P> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<P: Protocol> Ord for Queued<P> {
+    // BinaryHeap is a max-heap: reverse so the earliest (time, seq) comes out first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.time, other.seq).cmp(&(self.time, self.seq))
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Pending<P: Protocol> {
+    Effect(NodeId, Effect<P>),
+    Phase(NodeId, P::Phase, P::Phase),
+}
+
+/// The whole simulated world plus the environment's bookkeeping. `Clone` is a snapshot.
+#[derive(Clone, Debug)]
+pub struct Simulator<P: Protocol> {
+    pub world: World<P>,
+    queue: BinaryHeap<Queued<P>>,
+    seq: u64,
+    pending: VecDeque<Pending<P>>,
+    seed: u64,
+    network: NetworkSpec,
+    limits: Limits,
+    faults: Vec<(When, NodeFault)>,
+    /// Per fault: fired yet, and progress of a counting trigger.
+    fired: Vec<bool>,
+    trigger_counts: Vec<u32>,
+    fire_now: VecDeque<usize>,
+    msg_rules: Vec<MsgRule>,
+    rule_counts: Vec<u32>,
+    monitor: P::Monitor,
+    verdicts: Vec<Verdict>,
+    next_event: EventId,
+    end: Option<RunEnd>,
+    out: Vec<Effect<P>>,
+}
+
+impl<P: Protocol> Simulator<P> {
+    pub fn from_scenario(scenario: &Scenario) -> Result<Self, ScenarioError> {
+        Ok(Self::new(resolve::<P>(scenario)?))
+    }
+
+    pub fn new(r: Resolved<P>) -> Self {
+        let n = r.nodes.len();
+        let n_faults = r.faults.len();
+        let n_rules = r.msg_rules.len();
+        let mut sim = Simulator {
+            world: World { params: r.params, nodes: Vec::with_capacity(n), net: Network::new(n), now: 0 },
+            queue: BinaryHeap::new(),
+            seq: 0,
+            pending: VecDeque::new(),
+            seed: r.seed,
+            network: r.network,
+            limits: r.limits,
+            faults: r.faults,
+            fired: vec![false; n_faults],
+            trigger_counts: vec![0; n_faults],
+            fire_now: VecDeque::new(),
+            msg_rules: r.msg_rules,
+            rule_counts: vec![0; n_rules],
+            monitor: P::Monitor::default(),
+            verdicts: vec![Verdict { first: None }; P::PROPERTIES.len()],
+            next_event: 0,
+            end: None,
+            out: Vec::new(),
+        };
+        for (i, spec) in r.nodes.into_iter().enumerate() {
+            let node = NodeId(i as u32);
+            let mut out = Vec::new();
+            let state = P::init(&Ctx {
+                params: &sim.world.params,
+                node,
+                n_nodes: n as u32,
+                now: 0,
+                log: &[],
+                out: &mut out,
+            });
+            sim.world.nodes.push(NodeSlot {
+                spec,
+                state: Some(state),
+                log: Vec::new(),
+                down_since: None,
+                timers: BTreeMap::new(),
+            });
+        }
+        for i in 0..n_faults {
+            if let When::At(t) = sim.faults[i].0 {
+                sim.push(t, Item::Fault(i));
+            }
+        }
+        for (at, node, request) in r.requests {
+            sim.push(at, Item::Request { node, request });
+        }
+        sim
+    }
+
+    pub fn verdicts(&self) -> &[Verdict] {
+        &self.verdicts
+    }
+    pub fn end(&self) -> Option<RunEnd> {
+        self.end
+    }
+    pub fn events_so_far(&self) -> EventId {
+        self.next_event
+    }
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    fn push(&mut self, time: Time, item: Item<P>) {
+        self.seq += 1;
+        self.queue.push(Queued { time, seq: self.seq, item });
+    }
+
+    /// Runs to the end and returns how it ended (the explorer/sweep/benchmark driver).
+    pub fn run_to_end(&mut self) -> RunEnd {
+        while self.step().is_some() {}
+        self.end.expect("a finished run has an end")
+    }
+
+    /// Advances to the next trace event, or `None` when the run has ended.
+    pub fn step(&mut self) -> Option<Event<P>> {
+        if self.end.is_some() {
+            return None;
+        }
+        if self.next_event >= self.limits.max_events {
+            self.end = Some(RunEnd::MaxEvents);
+            return None;
+        }
+        loop {
+            if let Some(i) = self.fire_now.pop_front() {
+                if let Some(ev) = self.apply_fault(i) {
+                    return Some(self.finish(ev));
+                }
+                continue;
+            }
+            if let Some(p) = self.pending.pop_front() {
+                if let Some(ev) = self.apply_pending(p) {
+                    return Some(self.finish(ev));
+                }
+                continue;
+            }
+            let Some(q) = self.queue.pop() else {
+                self.end = Some(RunEnd::Quiescent);
+                return None;
+            };
+            if q.time > self.limits.max_ticks {
+                self.end = Some(RunEnd::MaxTicks);
+                return None;
+            }
+            self.world.now = q.time;
+            if let Some(ev) = self.apply_item(q.item) {
+                return Some(self.finish(ev));
+            }
+        }
+    }
+
+    fn event(&self, node: Option<NodeId>, kind: EventKind<P>) -> Event<P> {
+        Event { id: self.next_event, time: self.world.now, node, kind }
+    }
+
+    /// Numbers the event, runs the monitors and arms the triggers it meets.
+    fn finish(&mut self, ev: Event<P>) -> Event<P> {
+        self.next_event += 1;
+        let mut findings = Findings::default();
+        P::observe(&mut self.monitor, &self.world, &ev, &mut findings);
+        for (property, message) in findings.found {
+            let v = &mut self.verdicts[property];
+            if v.first.is_none() {
+                v.first = Some((ev.id, message));
+            }
+        }
+        for i in 0..self.faults.len() {
+            if self.fired[i] {
+                continue;
+            }
+            let When::After(trigger) = &self.faults[i].0 else { continue };
+            let hit = match (trigger, &ev.kind) {
+                (Trigger::Event(id), _) => *id == ev.id,
+                (Trigger::Sent { by, kind, .. }, EventKind::Send { msg, .. }) => {
+                    ev.node == Some(*by) && msg.kind() == *kind
+                }
+                (Trigger::Persisted { by, kind, .. }, EventKind::Persist { record }) => {
+                    ev.node == Some(*by) && record.kind() == *kind
+                }
+                (Trigger::Delivered { to, kind, .. }, EventKind::Deliver { msg, .. }) => {
+                    ev.node == Some(*to) && msg.kind() == *kind
+                }
+                (Trigger::Phase { node, phase }, EventKind::Phase { to, .. }) => {
+                    ev.node == Some(*node) && to.kind() == *phase
+                }
+                _ => false,
+            };
+            if !hit {
+                continue;
+            }
+            let needed = match trigger {
+                Trigger::Sent { count, .. }
+                | Trigger::Persisted { count, .. }
+                | Trigger::Delivered { count, .. } => *count,
+                _ => 1,
+            };
+            self.trigger_counts[i] += 1;
+            if self.trigger_counts[i] >= needed {
+                self.fired[i] = true;
+                self.fire_now.push_back(i);
+            }
+        }
+        ev
+    }
+
+    fn apply_fault(&mut self, i: usize) -> Option<Event<P>> {
+        self.fired[i] = true;
+        match self.faults[i].1.clone() {
+            NodeFault::Crash(node) => {
+                let slot = &mut self.world.nodes[node.idx()];
+                slot.state.as_ref()?;
+                slot.state = None;
+                slot.timers.clear();
+                slot.down_since = Some(self.world.now);
+                self.pending.retain(|p| match p {
+                    Pending::Effect(n, _) | Pending::Phase(n, _, _) => *n != node,
+                });
+                Some(self.event(Some(node), EventKind::Crash))
+            }
+            NodeFault::Recover(node) => {
+                if self.world.node(node).is_up() {
+                    return None;
+                }
+                let mut out = std::mem::take(&mut self.out);
+                let state = {
+                    let slot = self.world.node(node);
+                    let mut ctx = Ctx {
+                        params: &self.world.params,
+                        node,
+                        n_nodes: self.world.nodes.len() as u32,
+                        now: self.world.now,
+                        log: &slot.log,
+                        out: &mut out,
+                    };
+                    P::on_recover(&mut ctx)
+                };
+                let phase = P::phase(&state);
+                let slot = &mut self.world.nodes[node.idx()];
+                slot.state = Some(state);
+                slot.down_since = None;
+                let records = slot.log.len() as u32;
+                self.pending.extend(out.drain(..).map(|e| Pending::Effect(node, e)));
+                self.out = out;
+                let _ = phase;
+                Some(self.event(Some(node), EventKind::Recover { records }))
+            }
+            NodeFault::Net(fault) => {
+                self.world.net.apply(&fault);
+                Some(self.event(None, EventKind::Network(fault)))
+            }
+        }
+    }
+
+    /// Derives a value from the seed and a message identity without consuming a shared
+    /// stream, so a fault on one message never changes another message's latency.
+    fn draw(&self, msg_id: MsgId, salt: u64) -> Rng {
+        Rng::new(self.seed ^ (u64::from(msg_id) << 8 | salt).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    }
+
+    fn latency(&self, msg_id: MsgId, salt: u64) -> Time {
+        self.draw(msg_id, salt)
+            .range_inclusive(self.network.latency_ticks_min, self.network.latency_ticks_max)
+    }
+
+    fn chance(&self, msg_id: MsgId, salt: u64, r: Ratio) -> bool {
+        r.num > 0 && self.draw(msg_id, salt).chance(r)
+    }
+
+    fn apply_pending(&mut self, p: Pending<P>) -> Option<Event<P>> {
+        let (node, effect) = match p {
+            Pending::Phase(node, from, to) => {
+                return Some(self.event(Some(node), EventKind::Phase { from, to }))
+            }
+            Pending::Effect(node, effect) => (node, effect),
+        };
+        let now = self.world.now;
+        match effect {
+            Effect::Send { to, msg } => {
+                let msg_id = self.next_event;
+                let mut delay = self.latency(msg_id, 1);
+                let mut drop =
+                    self.chance(msg_id, 2, self.network.loss).then_some(DropReason::Random);
+                let mut duplicate = self.chance(msg_id, 3, self.network.duplicate);
+                for (r, rule) in self.msg_rules.iter().enumerate() {
+                    let matches = rule.from.is_none_or(|f| f == node)
+                        && rule.to.is_none_or(|t| t == to)
+                        && rule.kind.is_none_or(|k| k == msg.kind());
+                    if !matches {
+                        continue;
+                    }
+                    self.rule_counts[r] += 1;
+                    if self.rule_counts[r] == rule.nth {
+                        match rule.action {
+                            MsgAction::Drop => drop = Some(DropReason::Injected),
+                            MsgAction::Duplicate => duplicate = true,
+                            MsgAction::Delay(t) => delay += t,
+                        }
+                    }
+                }
+                if duplicate {
+                    let again = delay + self.latency(msg_id, 4);
+                    let item = Item::Deliver { msg_id, from: node, to, msg: msg.clone(), duplicate: true, drop: None };
+                    self.push(now + again, item);
+                }
+                let item = Item::Deliver { msg_id, from: node, to, msg: msg.clone(), duplicate: false, drop };
+                self.push(now + delay, item);
+                Some(self.event(Some(node), EventKind::Send { to, msg, arrives: now + delay }))
+            }
+            Effect::SetTimer { timer, after } => {
+                self.seq += 1;
+                let generation = self.seq;
+                let at = now + after;
+                self.world.nodes[node.idx()].timers.insert(timer.clone(), (generation, at));
+                self.push(at, Item::Timer { node, timer: timer.clone(), generation });
+                Some(self.event(Some(node), EventKind::TimerSet { timer, at }))
+            }
+            Effect::CancelTimer { timer } => {
+                self.world.nodes[node.idx()].timers.remove(&timer)?;
+                Some(self.event(Some(node), EventKind::TimerCancel { timer }))
+            }
+            Effect::Persist { record } => {
+                self.world.nodes[node.idx()].log.push(record.clone());
+                Some(self.event(Some(node), EventKind::Persist { record }))
+            }
+            Effect::Decide { decision } => Some(self.event(Some(node), EventKind::Decide { decision })),
+        }
+    }
+
+    fn apply_item(&mut self, item: Item<P>) -> Option<Event<P>> {
+        match item {
+            Item::Fault(i) => self.apply_fault(i),
+            Item::Request { node, request } => {
+                if !self.world.is_up(node) {
+                    return Some(self.event(Some(node), EventKind::RequestLost { request }));
+                }
+                let ev = self.event(Some(node), EventKind::Request { request: request.clone() });
+                self.input(node, Input::Request(request));
+                Some(ev)
+            }
+            Item::Timer { node, timer, generation } => {
+                let slot = &mut self.world.nodes[node.idx()];
+                match slot.timers.get(&timer) {
+                    Some((g, _)) if *g == generation => {}
+                    _ => return None, // cancelled, re-armed, or lost in a crash
+                }
+                slot.timers.remove(&timer);
+                let ev = self.event(Some(node), EventKind::TimerFire { timer: timer.clone() });
+                self.input(node, Input::Timer(timer));
+                Some(ev)
+            }
+            Item::Deliver { msg_id, from, to, msg, duplicate, drop } => {
+                let reason = drop.or_else(|| {
+                    if self.world.net.is_cut(from, to) {
+                        Some(DropReason::Partition)
+                    } else if !self.world.is_up(to) {
+                        Some(DropReason::ReceiverDown)
+                    } else {
+                        None
+                    }
+                });
+                if let Some(reason) = reason {
+                    return Some(self.event(Some(to), EventKind::Drop { from, msg, msg_id, reason }));
+                }
+                let ev = self.event(Some(to), EventKind::Deliver { from, msg: msg.clone(), msg_id, duplicate });
+                self.input(to, Input::Message { from, msg });
+                Some(ev)
+            }
+        }
+    }
+
+    /// Runs a handler; its effects (and a phase change) become the next events.
+    fn input(&mut self, node: NodeId, input: Input<P>) {
+        let n_nodes = self.world.nodes.len() as u32;
+        let now = self.world.now;
+        let mut out = std::mem::take(&mut self.out);
+        let World { params, nodes, .. } = &mut self.world;
+        let slot = &mut nodes[node.idx()];
+        let state = slot.state.as_mut().expect("inputs are only given to nodes that are up");
+        let before = P::phase(state);
+        let mut ctx = Ctx { params, node, n_nodes, now, log: &slot.log, out: &mut out };
+        P::on_input(&mut ctx, state, input);
+        let after = P::phase(state);
+        if after != before {
+            self.pending.push_back(Pending::Phase(node, before, after));
+        }
+        self.pending.extend(out.drain(..).map(|e| Pending::Effect(node, e)));
+        self.out = out;
+    }
+
+    /// True when the always-properties all hold so far.
+    pub fn safe(&self) -> bool {
+        P::PROPERTIES
+            .iter()
+            .zip(&self.verdicts)
+            .all(|(p, v)| p.kind != PropertyKind::Always || v.first.is_none())
+    }
+}

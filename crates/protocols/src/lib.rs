@@ -1,0 +1,9 @@
+//! The protocols CommitScope simulates, each a sans-IO state machine implementing
+//! `commitscope_engine::Protocol`, and `registry`, which runs a scenario of any of them.
+
+pub mod common;
+pub mod registry;
+pub mod two_pc;
+
+pub use registry::{run, ProtocolKind};
+pub use two_pc::TwoPc;

@@ -1,0 +1,44 @@
+//! The closed set of protocols, and the one entry point that runs any scenario.
+
+use crate::two_pc::TwoPc;
+use commitscope_engine::erased::{AnyRun, Recorded};
+use commitscope_engine::{Scenario, ScenarioError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProtocolKind {
+    TwoPc,
+}
+
+impl ProtocolKind {
+    pub const ALL: &'static [ProtocolKind] = &[ProtocolKind::TwoPc];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ProtocolKind::TwoPc => "two_pc",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            ProtocolKind::TwoPc => "Two-phase commit",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<ProtocolKind> {
+        Self::ALL.iter().copied().find(|k| k.name() == name)
+    }
+}
+
+/// Runs a scenario of any protocol to its end and returns the recorded run.
+pub fn run(scenario: &Scenario) -> Result<Box<dyn AnyRun>, ScenarioError> {
+    match ProtocolKind::from_name(&scenario.protocol) {
+        Some(ProtocolKind::TwoPc) => Ok(Box::new(Recorded::<TwoPc>::new(scenario)?)),
+        None => {
+            let known: Vec<&str> = ProtocolKind::ALL.iter().map(|k| k.name()).collect();
+            Err(ScenarioError::new(
+                "protocol",
+                format!("unknown protocol \"{}\" (known: {})", scenario.protocol, known.join(", ")),
+            ))
+        }
+    }
+}
