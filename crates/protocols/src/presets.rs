@@ -1,0 +1,41 @@
+//! Ready-made scenarios: the UI's preset menu, the course pages' embeds, and test fixtures.
+//! Each is a JSON file under `presets/`, readable by course authors as an example.
+
+use commitscope_engine::Scenario;
+
+#[derive(Clone, Debug)]
+pub struct Preset {
+    /// Stable id used in URLs and embeds: `two_pc/happy_path`.
+    pub id: &'static str,
+    pub json: &'static str,
+}
+
+impl Preset {
+    pub fn scenario(&self) -> Scenario {
+        Scenario::from_json(self.json).unwrap_or_else(|e| panic!("preset {} is invalid: {e}", self.id))
+    }
+    pub fn title(&self) -> String {
+        self.scenario().title.unwrap_or_else(|| self.id.to_string())
+    }
+}
+
+macro_rules! presets {
+    ($($id:literal),* $(,)?) => {
+        &[$(Preset { id: $id, json: include_str!(concat!("../presets/", $id, ".json")) }),*]
+    };
+}
+
+pub const ALL: &[Preset] = presets![
+    "two_pc/happy_path",
+    "two_pc/vote_no",
+    "two_pc/participant_crash",
+    "two_pc/coordinator_crash_blocks",
+    "two_pc/coordinator_recovers",
+    "two_pc/lost_commit",
+    "two_pc/duplicates",
+    "two_pc/cooperative_termination",
+];
+
+pub fn find(id: &str) -> Option<&'static Preset> {
+    ALL.iter().find(|p| p.id == id)
+}
