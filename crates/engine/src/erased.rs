@@ -2,7 +2,7 @@
 //! the CLI deal with one API whatever the protocol.
 
 use crate::ids::{EventId, MsgId, Time};
-use crate::protocol::{NodeSpec, NodeView, PropertyKind, Protocol};
+use crate::protocol::{Kind, NodeSpec, NodeView, PropertyKind, Protocol};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::sim::RunEnd;
 use crate::trace::{narrate, DropReason, EventKind, Run};
@@ -18,6 +18,9 @@ pub struct EventInfo {
     pub kind: &'static str,
     /// Short label for the diagram: the message, record, timer, decision or phase.
     pub label: String,
+    /// The `Kind` of the message, record, timer or phase (`"prepare"`, `"prepared"`),
+    /// as scenario triggers and message faults name it.
+    pub subkind: Option<&'static str>,
     pub narration: String,
     /// The other end of a message: `to` for a send, `from` for a delivery or a drop.
     pub peer: Option<u32>,
@@ -94,6 +97,7 @@ fn info<P: Protocol>(nodes: &[NodeSpec], e: &crate::trace::Event<P>) -> EventInf
         node: e.node.map(|n| n.0),
         kind: e.kind.name(),
         label: String::new(),
+        subkind: None,
         narration: narrate(nodes, e),
         peer: None,
         msg_id: None,
@@ -101,6 +105,17 @@ fn info<P: Protocol>(nodes: &[NodeSpec], e: &crate::trace::Event<P>) -> EventInf
         drop_reason: None,
         duplicate: false,
         payload: None,
+    };
+    i.subkind = match &e.kind {
+        EventKind::Send { msg, .. } | EventKind::Deliver { msg, .. } | EventKind::Drop { msg, .. } => {
+            Some(msg.kind())
+        }
+        EventKind::TimerSet { timer, .. }
+        | EventKind::TimerFire { timer }
+        | EventKind::TimerCancel { timer } => Some(timer.kind()),
+        EventKind::Persist { record } => Some(record.kind()),
+        EventKind::Phase { to, .. } => Some(to.kind()),
+        _ => None,
     };
     match &e.kind {
         EventKind::Request { request } | EventKind::RequestLost { request } => {
@@ -136,7 +151,7 @@ fn info<P: Protocol>(nodes: &[NodeSpec], e: &crate::trace::Event<P>) -> EventInf
             i.payload = json(record);
         }
         EventKind::Decide { decision } => i.label = decision.to_string(),
-        EventKind::Phase { to, .. } => i.label = crate::protocol::Kind::kind(to).to_string(),
+        EventKind::Phase { to, .. } => i.label = to.kind().to_string(),
         EventKind::Crash => i.label = "crash".into(),
         EventKind::Recover { .. } => i.label = "recover".into(),
         EventKind::Network(_) => i.label = "network".into(),
