@@ -1,1 +1,82 @@
-//! harness
+//! The course's JSON-lines harness, driven by case files under tests/fixtures/harness:
+//! `-> ` lines are input, `<- ` lines the expected output, compared as parsed JSON.
+
+use commitscope_protocols::harness::Session;
+use serde_json::Value;
+
+fn check_case(name: &str, text: &str) {
+    let mut session = Session::default();
+    let mut expected: Vec<Value> = Vec::new();
+    let mut actual: Vec<Value> = Vec::new();
+    for line in text.lines() {
+        if let Some(input) = line.strip_prefix("-> ") {
+            for out in session.handle(input) {
+                actual.push(serde_json::from_str(&out).expect("the harness prints JSON"));
+            }
+        } else if let Some(want) = line.strip_prefix("<- ") {
+            expected.push(serde_json::from_str(want).expect("the case's expected line is JSON"));
+        }
+    }
+    assert_eq!(actual, expected, "harness case {name}");
+}
+
+#[test]
+fn course_cases() {
+    check_case("two_pc_blocks", include_str!("../fixtures/harness/two_pc_blocks.txt"));
+    check_case("bad_lines", include_str!("../fixtures/harness/bad_lines.txt"));
+}
+
+/// Each node's final decision ("COMMIT t1.1"), or "undecided".
+fn decisions(
+    run: &dyn commitscope_engine::erased::AnyRun,
+) -> std::collections::BTreeMap<String, String> {
+    let last = run.events().last().map(|e| e.id);
+    run.views_at(last)
+        .into_iter()
+        .map(|v| (v.name, v.decision.unwrap_or_else(|| "undecided".into())))
+        .collect()
+}
+
+fn begin(session: &mut Session, body: &str) -> Box<dyn commitscope_engine::erased::AnyRun> {
+    let init = r#"{"src":"c0","dest":"coord_2pc","body":{"type":"init","msg_id":1,"participants":["p1","p2"],"protocol":"2pc"}}"#;
+    session.handle(init);
+    let line = format!(
+        r#"{{"src":"c1","dest":"coord_2pc","body":{{"type":"txn_begin","msg_id":2,{body}}}}}"#
+    );
+    let out = session.handle(&line);
+    assert_eq!(out.len(), 1, "{out:?}");
+    session.last_run.take().expect("a transaction ran")
+}
+
+#[test]
+fn two_pc_crash_after_prepare_leaves_participants_blocked() {
+    let run = begin(
+        &mut Session::default(),
+        r#""crash_coordinator_after":"prepare","participant_timeout_ms":2000"#,
+    );
+    let d = decisions(&*run);
+    assert_eq!(d["p1"], "undecided");
+    assert_eq!(d["p2"], "undecided");
+    let views = run.views_at(run.events().last().map(|e| e.id));
+    let blocked = views[1].blocked.as_deref().expect("p1 is blocked");
+    assert!(blocked.contains("waiting for coord"), "{blocked}");
+    // The in-doubt timeout the case names (2000 ms) is the participants' query period.
+    let first_query = run.events().iter().find(|e| e.subkind == Some("decision_request")).unwrap();
+    assert!((2000..2100).contains(&first_query.time), "{}", first_query.time);
+}
+
+#[test]
+fn course_failure_rule_transfer_999999_aborts() {
+    let run =
+        begin(&mut Session::default(), r#""operations":[{"transfer":999999,"from":"a","to":"b"}]"#);
+    let d = decisions(&*run);
+    assert!(d.values().all(|v| v == "ABORT t1.1"), "{d:?}");
+}
+
+#[test]
+fn two_pc_without_faults_commits() {
+    let run =
+        begin(&mut Session::default(), r#""operations":[{"transfer":100,"from":"a","to":"b"}]"#);
+    let d = decisions(&*run);
+    assert!(d.values().all(|v| v == "COMMIT t1.1"), "{d:?}");
+}

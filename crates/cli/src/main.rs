@@ -13,7 +13,8 @@ use std::process::ExitCode;
 const USAGE: &str = "usage:
   commitscope run SCENARIO.json      print the trace, the verdicts and the seed
                                      (exit 1: a safety property is violated; 2: bad input)
-  commitscope harness                the course's JSON-lines protocol on stdin/stdout
+  commitscope harness [--trace]      the course's JSON-lines protocol on stdin/stdout
+                                     (--trace: each transaction's trace on stderr)
   commitscope sweep [--seeds N] [--from SEED]
                                      random fault schedules for 2PC; prints the first failing seed
   commitscope bench [--seconds S]    simulated events per second, 2PC with 5 participants";
@@ -28,7 +29,8 @@ fn main() -> ExitCode {
         Some("harness") => {
             let stdin = std::io::stdin();
             let stdout = std::io::stdout();
-            harness::serve(stdin.lock().lines().map_while(Result::ok), &mut stdout.lock());
+            let trace = args.iter().any(|a| a == "--trace");
+            harness::serve(stdin.lock().lines().map_while(Result::ok), &mut stdout.lock(), trace);
             Ok(ExitCode::SUCCESS)
         }
         Some("sweep") => sweep_cmd(&args[1..]),
@@ -57,14 +59,21 @@ fn run(path: &str) -> Result<ExitCode, String> {
     let run = commitscope_protocols::run(&scenario).map_err(|e| format!("{path}: {e}"))?;
     let mut out = std::io::stdout().lock();
     print_run(&*run, &mut out).map_err(|e| e.to_string())?;
-    let violated = run.properties().iter().any(|p| p.kind == PropertyKind::Always && p.first.is_some());
+    let violated =
+        run.properties().iter().any(|p| p.kind == PropertyKind::Always && p.first.is_some());
     Ok(if violated { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 /// The trace, one line per event, then every property's verdict and the seed.
 pub fn print_run(run: &dyn AnyRun, out: &mut impl Write) -> std::io::Result<()> {
     let names: Vec<&str> = run.nodes().iter().map(|n| n.name.as_str()).collect();
-    writeln!(out, "# {} · seed {} · nodes {}", run.protocol(), run.scenario().seed, names.join(" "))?;
+    writeln!(
+        out,
+        "# {} · seed {} · nodes {}",
+        run.protocol(),
+        run.scenario().seed,
+        names.join(" ")
+    )?;
     for e in run.events() {
         let node = e.node.map_or("net", |n| names[n as usize]);
         writeln!(out, "#{:<5} t={:<6} {:<6} {:<13} {}", e.id, e.time, node, e.kind, e.narration)?;
@@ -74,7 +83,9 @@ pub fn print_run(run: &dyn AnyRun, out: &mut impl Write) -> std::io::Result<()> 
     for p in run.properties() {
         let verdict = match (p.kind, p.first) {
             (PropertyKind::Always, None) => "holds".to_string(),
-            (PropertyKind::Always, Some(e)) => format!("VIOLATED at #{e}: {}", p.message.unwrap_or_default()),
+            (PropertyKind::Always, Some(e)) => {
+                format!("VIOLATED at #{e}: {}", p.message.unwrap_or_default())
+            }
             (PropertyKind::Sometimes, Some(e)) => format!("witnessed at #{e}"),
             (PropertyKind::Sometimes, None) => "not witnessed in this run".to_string(),
         };

@@ -50,7 +50,9 @@ impl fmt::Display for Decision {
 }
 
 /// A set of nodes as a bit mask (node ids < 32).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct NodeSet(pub u32);
 
 impl NodeSet {

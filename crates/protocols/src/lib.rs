@@ -2,6 +2,7 @@
 //! `commitscope_engine::Protocol`, and `registry`, which runs a scenario of any of them.
 
 pub mod common;
+pub mod harness;
 pub mod presets;
 pub mod registry;
 pub mod two_pc;

@@ -12,7 +12,8 @@ pub struct Preset {
 
 impl Preset {
     pub fn scenario(&self) -> Scenario {
-        Scenario::from_json(self.json).unwrap_or_else(|e| panic!("preset {} is invalid: {e}", self.id))
+        Scenario::from_json(self.json)
+            .unwrap_or_else(|e| panic!("preset {} is invalid: {e}", self.id))
     }
     pub fn title(&self) -> String {
         self.scenario().title.unwrap_or_else(|| self.id.to_string())

@@ -19,8 +19,8 @@
 use crate::common::{Begin, Decision, Decisions, NodeSet, Outcome, TxnId};
 use commitscope_engine::protocol::ParamError;
 use commitscope_engine::{
-    Blocked, Ctx, Event, EventKind, Findings, Input, Kind, NodeId, NodeSpec, NodeView, Protocol,
-    PropertyKind, PropertySpec, Time, World,
+    Blocked, Ctx, Event, EventKind, Findings, Input, Kind, NodeId, NodeSpec, NodeView,
+    PropertyKind, PropertySpec, Protocol, Time, World,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -107,14 +107,27 @@ impl fmt::Display for Msg {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Record {
     /// Coordinator: a new epoch after recovery.
-    Epoch { epoch: u32 },
+    Epoch {
+        epoch: u32,
+    },
     /// Participant: voted yes; holds its locks until it learns the outcome.
-    Prepared { txn: TxnId, participants: NodeSet },
+    Prepared {
+        txn: TxnId,
+        participants: NodeSet,
+    },
     /// A decision (the coordinator's carries the participants, to re-send after a crash).
-    Commit { txn: TxnId, participants: NodeSet },
-    Abort { txn: TxnId, participants: NodeSet },
+    Commit {
+        txn: TxnId,
+        participants: NodeSet,
+    },
+    Abort {
+        txn: TxnId,
+        participants: NodeSet,
+    },
     /// Coordinator: every participant acknowledged; the transaction may be forgotten.
-    End { txn: TxnId },
+    End {
+        txn: TxnId,
+    },
 }
 
 impl Kind for Record {
@@ -286,7 +299,13 @@ impl TwoPc {
                 let participants = Self::participants(ctx.params);
                 txns.insert(
                     txn,
-                    CoordTxn { participants, yes: NodeSet::default(), outcome: None, acked: NodeSet::default(), ended: false },
+                    CoordTxn {
+                        participants,
+                        yes: NodeSet::default(),
+                        outcome: None,
+                        acked: NodeSet::default(),
+                        ended: false,
+                    },
                 );
                 for p in participants.iter() {
                     ctx.send(p, Msg::Prepare { txn, participants, transfer });
@@ -366,18 +385,31 @@ impl TwoPc {
                     None if Self::votes_no(ctx, transfer) => {
                         ctx.persist(Record::Abort { txn, participants });
                         ctx.decide(Decision { txn, outcome: Outcome::Abort });
-                        txns.insert(txn, PartTxn { participants, status: PartStatus::Decided(Outcome::Abort) });
+                        txns.insert(
+                            txn,
+                            PartTxn { participants, status: PartStatus::Decided(Outcome::Abort) },
+                        );
                         ctx.send(from, Msg::VoteNo { txn });
                     }
                     None => {
                         ctx.persist(Record::Prepared { txn, participants });
-                        txns.insert(txn, PartTxn { participants, status: PartStatus::InDoubt { since: ctx.now } });
+                        txns.insert(
+                            txn,
+                            PartTxn {
+                                participants,
+                                status: PartStatus::InDoubt { since: ctx.now },
+                            },
+                        );
                         ctx.send(from, Msg::VoteYes { txn });
                         ctx.set_timer(Timer::InDoubt { txn }, ctx.params.in_doubt_timeout_ticks);
                     }
                 },
                 Msg::Commit { txn } | Msg::Abort { txn } => {
-                    let outcome = if matches!(msg, Msg::Commit { .. }) { Outcome::Commit } else { Outcome::Abort };
+                    let outcome = if matches!(msg, Msg::Commit { .. }) {
+                        Outcome::Commit
+                    } else {
+                        Outcome::Abort
+                    };
                     let known = txns.get(&txn).map(|t| t.status);
                     match known {
                         Some(PartStatus::InDoubt { .. }) => {
@@ -391,12 +423,16 @@ impl TwoPc {
                         }
                         _ => {}
                     }
-                    if from == COORD && txns.get(&txn).is_some_and(|t| t.status == PartStatus::Decided(outcome)) {
+                    if from == COORD
+                        && txns.get(&txn).is_some_and(|t| t.status == PartStatus::Decided(outcome))
+                    {
                         ctx.send(COORD, Msg::Ack { txn });
                     }
                 }
                 Msg::DecisionRequest { txn } => match txns.get(&txn).map(|t| t.status) {
-                    Some(PartStatus::Decided(outcome)) => ctx.send(from, decision_msg(txn, outcome)),
+                    Some(PartStatus::Decided(outcome)) => {
+                        ctx.send(from, decision_msg(txn, outcome))
+                    }
                     Some(PartStatus::InDoubt { .. }) => {} // in doubt too: cannot help
                     None => {
                         // Never voted, so it may abort unilaterally — forced first, so that
@@ -408,7 +444,9 @@ impl TwoPc {
                 Msg::VoteYes { .. } | Msg::VoteNo { .. } | Msg::Ack { .. } => {}
             },
             Input::Timer(Timer::InDoubt { txn }) => {
-                if let Some(PartTxn { status: PartStatus::InDoubt { .. }, participants }) = txns.get(&txn) {
+                if let Some(PartTxn { status: PartStatus::InDoubt { .. }, participants }) =
+                    txns.get(&txn)
+                {
                     Self::ask_everyone(ctx, txn, *participants);
                 }
             }
@@ -467,15 +505,47 @@ impl Protocol for TwoPc {
         &["prepare", "vote_yes", "vote_no", "commit", "abort", "ack", "decision_request"];
     const RECORD_KINDS: &'static [&'static str] = &["epoch", "prepared", "commit", "abort", "end"];
     const PHASES: &'static [&'static str] = &[
-        "idle", "collecting_votes", "committing", "aborting", "done", "working", "in_doubt",
-        "committed", "aborted",
+        "idle",
+        "collecting_votes",
+        "committing",
+        "aborting",
+        "done",
+        "working",
+        "in_doubt",
+        "committed",
+        "aborted",
     ];
     const PROPERTIES: &'static [PropertySpec] = &[
-        PropertySpec { id: "AC1", name: "Agreement", kind: PropertyKind::Always, about: "No two nodes decide differently on the same transaction." },
-        PropertySpec { id: "AC2", name: "Validity", kind: PropertyKind::Always, about: "A transaction commits only if every participant voted yes (forced PREPARED)." },
-        PropertySpec { id: "durable", name: "Durable decisions", kind: PropertyKind::Always, about: "A node that decided remembers the same decision after a crash and recovery." },
-        PropertySpec { id: "commit_reachable", name: "Commit is reachable", kind: PropertyKind::Sometimes, about: "Some node decides commit in this run." },
-        PropertySpec { id: "abort_reachable", name: "Abort is reachable", kind: PropertyKind::Sometimes, about: "Some node decides abort in this run." },
+        PropertySpec {
+            id: "AC1",
+            name: "Agreement",
+            kind: PropertyKind::Always,
+            about: "No two nodes decide differently on the same transaction.",
+        },
+        PropertySpec {
+            id: "AC2",
+            name: "Validity",
+            kind: PropertyKind::Always,
+            about: "A transaction commits only if every participant voted yes (forced PREPARED).",
+        },
+        PropertySpec {
+            id: "durable",
+            name: "Durable decisions",
+            kind: PropertyKind::Always,
+            about: "A node that decided remembers the same decision after a crash and recovery.",
+        },
+        PropertySpec {
+            id: "commit_reachable",
+            name: "Commit is reachable",
+            kind: PropertyKind::Sometimes,
+            about: "Some node decides commit in this run.",
+        },
+        PropertySpec {
+            id: "abort_reachable",
+            name: "Abort is reachable",
+            kind: PropertyKind::Sometimes,
+            about: "Some node decides abort in this run.",
+        },
     ];
 
     type Params = Params;
@@ -519,7 +589,8 @@ impl Protocol for TwoPc {
     fn nodes(params: &Params) -> Vec<NodeSpec> {
         let mut nodes = vec![NodeSpec { name: "coord".into(), role: "coordinator".into() }];
         nodes.extend(
-            (1..=params.participants).map(|i| NodeSpec { name: format!("p{i}"), role: "participant".into() }),
+            (1..=params.participants)
+                .map(|i| NodeSpec { name: format!("p{i}"), role: "participant".into() }),
         );
         nodes
     }
@@ -558,7 +629,13 @@ impl Protocol for TwoPc {
                 if let Some((txn, outcome, participants)) = r.decision() {
                     txns.insert(
                         txn,
-                        CoordTxn { participants, yes: NodeSet::default(), outcome: Some(outcome), acked: NodeSet::default(), ended: false },
+                        CoordTxn {
+                            participants,
+                            yes: NodeSet::default(),
+                            outcome: Some(outcome),
+                            acked: NodeSet::default(),
+                            ended: false,
+                        },
                     );
                 } else if let Record::End { txn } = r {
                     if let Some(t) = txns.get_mut(txn) {
@@ -580,12 +657,22 @@ impl Protocol for TwoPc {
             for r in ctx.log {
                 match r {
                     Record::Prepared { txn, participants } => {
-                        txns.insert(*txn, PartTxn { participants: *participants, status: PartStatus::InDoubt { since: ctx.now } });
+                        txns.insert(
+                            *txn,
+                            PartTxn {
+                                participants: *participants,
+                                status: PartStatus::InDoubt { since: ctx.now },
+                            },
+                        );
                     }
                     _ => {
                         if let Some((txn, outcome, participants)) = r.decision() {
-                            let participants = txns.get(&txn).map_or(participants, |t| t.participants);
-                            txns.insert(txn, PartTxn { participants, status: PartStatus::Decided(outcome) });
+                            let participants =
+                                txns.get(&txn).map_or(participants, |t| t.participants);
+                            txns.insert(
+                                txn,
+                                PartTxn { participants, status: PartStatus::Decided(outcome) },
+                            );
                         }
                     }
                 }
@@ -653,7 +740,10 @@ impl Protocol for TwoPc {
                     }
                     if t.outcome.is_some() {
                         let acks: Vec<&str> = t.acked.iter().map(|p| world.name(p)).collect();
-                        v.fields.push(("acks".into(), if acks.is_empty() { "none".into() } else { acks.join(", ") }));
+                        v.fields.push((
+                            "acks".into(),
+                            if acks.is_empty() { "none".into() } else { acks.join(", ") },
+                        ));
                     }
                     v.decision = t.outcome.map(|o| format!("{o} {txn}"));
                 }
@@ -663,7 +753,10 @@ impl Protocol for TwoPc {
                     match t.status {
                         PartStatus::InDoubt { since } => {
                             v.locks.push(format!("{txn} (held since t={since})"));
-                            v.fields.push((txn.to_string(), format!("voted yes, in doubt since t={since}")));
+                            v.fields.push((
+                                txn.to_string(),
+                                format!("voted yes, in doubt since t={since}"),
+                            ));
                         }
                         PartStatus::Decided(o) => v.fields.push((txn.to_string(), o.to_string())),
                     }
@@ -679,7 +772,12 @@ impl Protocol for TwoPc {
         v
     }
 
-    fn observe(monitor: &mut Monitor, world: &World<Self>, event: &Event<Self>, findings: &mut Findings) {
+    fn observe(
+        monitor: &mut Monitor,
+        world: &World<Self>,
+        event: &Event<Self>,
+        findings: &mut Findings,
+    ) {
         let Some(node) = event.node else { return };
         match &event.kind {
             EventKind::Decide { decision } => {
@@ -687,27 +785,46 @@ impl Protocol for TwoPc {
                 if let Some((other, o)) = monitor.decisions.record(node, d, event.time) {
                     findings.report(
                         AC1,
-                        format!("{} decided {} on {} but {} decided {o}", world.name(node), d.outcome, d.txn, world.name(other)),
+                        format!(
+                            "{} decided {} on {} but {} decided {o}",
+                            world.name(node),
+                            d.outcome,
+                            d.txn,
+                            world.name(other)
+                        ),
                     );
                 }
                 match d.outcome {
                     Outcome::Commit => {
-                        findings.report(COMMIT_REACHABLE, format!("{} decided COMMIT on {}", world.name(node), d.txn));
+                        findings.report(
+                            COMMIT_REACHABLE,
+                            format!("{} decided COMMIT on {}", world.name(node), d.txn),
+                        );
                         let unprepared: Vec<&str> = TwoPc::participants(&world.params)
                             .iter()
                             .filter(|p| {
-                                !world.node(*p).log.iter().any(|r| matches!(r, Record::Prepared { txn, .. } if *txn == d.txn))
+                                !world.node(*p).log.iter().any(
+                                    |r| matches!(r, Record::Prepared { txn, .. } if *txn == d.txn),
+                                )
                             })
                             .map(|p| world.name(p))
                             .collect();
                         if !unprepared.is_empty() {
                             findings.report(
                                 AC2,
-                                format!("{} committed {} but {} never voted yes", world.name(node), d.txn, unprepared.join(", ")),
+                                format!(
+                                    "{} committed {} but {} never voted yes",
+                                    world.name(node),
+                                    d.txn,
+                                    unprepared.join(", ")
+                                ),
                             );
                         }
                     }
-                    Outcome::Abort => findings.report(ABORT_REACHABLE, format!("{} decided ABORT on {}", world.name(node), d.txn)),
+                    Outcome::Abort => findings.report(
+                        ABORT_REACHABLE,
+                        format!("{} decided ABORT on {}", world.name(node), d.txn),
+                    ),
                 }
             }
             EventKind::Recover { .. } => {
@@ -716,7 +833,10 @@ impl Protocol for TwoPc {
                     if *n == node && decided(state, *txn) != Some(*outcome) {
                         findings.report(
                             DURABLE,
-                            format!("{} decided {outcome} on {txn} but forgot it after recovering", world.name(node)),
+                            format!(
+                                "{} decided {outcome} on {txn} but forgot it after recovering",
+                                world.name(node)
+                            ),
                         );
                     }
                 }
@@ -737,7 +857,10 @@ impl Protocol for TwoPc {
             world.can_talk(node, n)
                 && (n == COORD
                     || world.node(n).state.as_ref().is_some_and(|s| match s {
-                        State::Part { txns } => !matches!(txns.get(&txn).map(|t| t.status), Some(PartStatus::InDoubt { .. })),
+                        State::Part { txns } => !matches!(
+                            txns.get(&txn).map(|t| t.status),
+                            Some(PartStatus::InDoubt { .. })
+                        ),
                         State::Coord { .. } => true,
                     }))
         };
@@ -766,8 +889,16 @@ impl Protocol for TwoPc {
             let name = world.name(NodeId(i as u32));
             let Some(state) = &slot.state else { return Err(format!("{name} is down")) };
             let open = match state {
-                State::Coord { txns, .. } => txns.iter().find(|(_, t)| t.outcome.is_none()).map(|(txn, _)| *txn),
-                State::Part { txns } => txns.iter().find(|(_, t)| t.status != PartStatus::Decided(Outcome::Abort) && t.status != PartStatus::Decided(Outcome::Commit)).map(|(txn, _)| *txn),
+                State::Coord { txns, .. } => {
+                    txns.iter().find(|(_, t)| t.outcome.is_none()).map(|(txn, _)| *txn)
+                }
+                State::Part { txns } => txns
+                    .iter()
+                    .find(|(_, t)| {
+                        t.status != PartStatus::Decided(Outcome::Abort)
+                            && t.status != PartStatus::Decided(Outcome::Commit)
+                    })
+                    .map(|(txn, _)| *txn),
             };
             if let Some(txn) = open {
                 return Err(format!("{name} has not decided {txn}"));
