@@ -107,9 +107,9 @@ fn info<P: Protocol>(nodes: &[NodeSpec], e: &crate::trace::Event<P>) -> EventInf
         payload: None,
     };
     i.subkind = match &e.kind {
-        EventKind::Send { msg, .. } | EventKind::Deliver { msg, .. } | EventKind::Drop { msg, .. } => {
-            Some(msg.kind())
-        }
+        EventKind::Send { msg, .. }
+        | EventKind::Deliver { msg, .. }
+        | EventKind::Drop { msg, .. } => Some(msg.kind()),
         EventKind::TimerSet { timer, .. }
         | EventKind::TimerFire { timer }
         | EventKind::TimerCancel { timer } => Some(timer.kind()),

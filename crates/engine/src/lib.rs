@@ -19,8 +19,8 @@ pub mod trace;
 
 pub use ids::{EventId, MsgId, NodeId, Time};
 pub use protocol::{
-    Blocked, Ctx, Effect, Findings, Input, Kind, NodeSpec, NodeView, ParamError, Protocol,
-    PropertyKind, PropertySpec,
+    Blocked, Ctx, Effect, Findings, Input, Kind, NodeSpec, NodeView, ParamError, PropertyKind,
+    PropertySpec, Protocol,
 };
 pub use rng::{Ratio, Rng};
 pub use scenario::{Scenario, ScenarioError};

@@ -445,8 +445,9 @@ fn resolve_fault<P: Protocol>(
         actions.push(Resolution::Node(NodeFault::Net(NetFault::Cut { from, to })));
     }
     if let Some(n) = &f.isolate {
-        actions
-            .push(Resolution::Node(NodeFault::Net(NetFault::Isolate(names.get(&at("isolate"), n)?))));
+        actions.push(Resolution::Node(NodeFault::Net(NetFault::Isolate(
+            names.get(&at("isolate"), n)?,
+        ))));
     }
     if let Some(heal) = f.heal {
         if !heal {
@@ -463,7 +464,12 @@ fn resolve_fault<P: Protocol>(
         let action = match action {
             MsgAction::Delay(_) => match m.ticks {
                 Some(t) if t > 0 => MsgAction::Delay(t),
-                _ => return Err(ScenarioError::new(at("delay.ticks"), "a delay needs \"ticks\" ≥ 1")),
+                _ => {
+                    return Err(ScenarioError::new(
+                        at("delay.ticks"),
+                        "a delay needs \"ticks\" ≥ 1",
+                    ))
+                }
             },
             other => {
                 if m.ticks.is_some() {
@@ -520,10 +526,16 @@ fn resolve_trigger<P: Protocol>(
             None => Err(ScenarioError::new(at("after"), format!("this trigger needs \"{field}\""))),
         }
     };
-    let n_given = [t.event.is_some(), t.sent.is_some(), t.persisted.is_some(), t.delivered.is_some(), t.phase.is_some()]
-        .iter()
-        .filter(|b| **b)
-        .count();
+    let n_given = [
+        t.event.is_some(),
+        t.sent.is_some(),
+        t.persisted.is_some(),
+        t.delivered.is_some(),
+        t.phase.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
     if n_given != 1 {
         return Err(ScenarioError::new(
             at("after"),

@@ -124,9 +124,23 @@ pub enum RunEnd {
 
 #[derive(Clone, Debug)]
 enum Item<P: Protocol> {
-    Deliver { msg_id: MsgId, from: NodeId, to: NodeId, msg: P::Msg, duplicate: bool, drop: Option<DropReason> },
-    Timer { node: NodeId, timer: P::Timer, generation: u64 },
-    Request { node: NodeId, request: P::Request },
+    Deliver {
+        msg_id: MsgId,
+        from: NodeId,
+        to: NodeId,
+        msg: P::Msg,
+        duplicate: bool,
+        drop: Option<DropReason>,
+    },
+    Timer {
+        node: NodeId,
+        timer: P::Timer,
+        generation: u64,
+    },
+    Request {
+        node: NodeId,
+        request: P::Request,
+    },
     Fault(usize),
 }
 
@@ -195,7 +209,12 @@ impl<P: Protocol> Simulator<P> {
         let n_faults = r.faults.len();
         let n_rules = r.msg_rules.len();
         let mut sim = Simulator {
-            world: World { params: r.params, nodes: Vec::with_capacity(n), net: Network::new(n), now: 0 },
+            world: World {
+                params: r.params,
+                nodes: Vec::with_capacity(n),
+                net: Network::new(n),
+                now: 0,
+            },
             queue: BinaryHeap::new(),
             seq: 0,
             pending: VecDeque::new(),
@@ -455,10 +474,24 @@ impl<P: Protocol> Simulator<P> {
                 }
                 if duplicate {
                     let again = delay + self.latency(msg_id, 4);
-                    let item = Item::Deliver { msg_id, from: node, to, msg: msg.clone(), duplicate: true, drop: None };
+                    let item = Item::Deliver {
+                        msg_id,
+                        from: node,
+                        to,
+                        msg: msg.clone(),
+                        duplicate: true,
+                        drop: None,
+                    };
                     self.push(now + again, item);
                 }
-                let item = Item::Deliver { msg_id, from: node, to, msg: msg.clone(), duplicate: false, drop };
+                let item = Item::Deliver {
+                    msg_id,
+                    from: node,
+                    to,
+                    msg: msg.clone(),
+                    duplicate: false,
+                    drop,
+                };
                 self.push(now + delay, item);
                 Some(self.event(Some(node), EventKind::Send { to, msg, arrives: now + delay }))
             }
@@ -478,7 +511,9 @@ impl<P: Protocol> Simulator<P> {
                 self.world.nodes[node.idx()].log.push(record.clone());
                 Some(self.event(Some(node), EventKind::Persist { record }))
             }
-            Effect::Decide { decision } => Some(self.event(Some(node), EventKind::Decide { decision })),
+            Effect::Decide { decision } => {
+                Some(self.event(Some(node), EventKind::Decide { decision }))
+            }
         }
     }
 
@@ -515,9 +550,14 @@ impl<P: Protocol> Simulator<P> {
                     }
                 });
                 if let Some(reason) = reason {
-                    return Some(self.event(Some(to), EventKind::Drop { from, msg, msg_id, reason }));
+                    return Some(
+                        self.event(Some(to), EventKind::Drop { from, msg, msg_id, reason }),
+                    );
                 }
-                let ev = self.event(Some(to), EventKind::Deliver { from, msg: msg.clone(), msg_id, duplicate });
+                let ev = self.event(
+                    Some(to),
+                    EventKind::Deliver { from, msg: msg.clone(), msg_id, duplicate },
+                );
                 self.input(to, Input::Message { from, msg });
                 Some(ev)
             }

@@ -2,11 +2,11 @@
 //! duplicates and partitions, then a liveness phase in which every node recovers, the
 //! network heals, and the run must settle with every property intact.
 
+use crate::ids::Time;
 use crate::protocol::Protocol;
 use crate::rng::{Ratio, Rng};
 use crate::scenario::{resolve, FaultSpec, LinkSpec, MsgSpec, RequestSpec, Scenario};
 use crate::sim::{RunEnd, Simulator};
-use crate::ids::Time;
 
 #[derive(Clone, Debug)]
 pub struct SweepConfig {
@@ -44,7 +44,11 @@ pub fn random_scenario<P: Protocol>(base: &Scenario, seed: u64, cfg: &SweepConfi
     s.network.duplicate = Ratio::new(rng.below(3) as u32, 20);
     let n_requests = 1 + rng.below(u64::from(cfg.max_requests)) as u32;
     s.requests = (0..n_requests)
-        .map(|_| RequestSpec { at: rng.below(cfg.fault_ticks / 2), node: None, request: base.requests.first().map(|r| r.request.clone()).unwrap_or_default() })
+        .map(|_| RequestSpec {
+            at: rng.below(cfg.fault_ticks / 2),
+            node: None,
+            request: base.requests.first().map(|r| r.request.clone()).unwrap_or_default(),
+        })
         .collect();
     s.faults.clear();
     for _ in 0..rng.below(u64::from(cfg.max_faults) + 1) {
@@ -58,16 +62,32 @@ pub fn random_scenario<P: Protocol>(base: &Scenario, seed: u64, cfg: &SweepConfi
             _ => {
                 f.at = None;
                 let kind = P::MSG_KINDS[rng.below(P::MSG_KINDS.len() as u64) as usize];
-                let m = MsgSpec { kind: Some(kind.to_string()), nth: Some(1 + rng.below(3) as u32), ..MsgSpec::default() };
-                if rng.below(2) == 0 { f.drop = Some(m) } else { f.duplicate = Some(m) }
+                let m = MsgSpec {
+                    kind: Some(kind.to_string()),
+                    nth: Some(1 + rng.below(3) as u32),
+                    ..MsgSpec::default()
+                };
+                if rng.below(2) == 0 {
+                    f.drop = Some(m)
+                } else {
+                    f.duplicate = Some(m)
+                }
             }
         }
         s.faults.push(f);
     }
     // Liveness phase: heal the network, recover everyone.
-    s.faults.push(FaultSpec { at: Some(cfg.fault_ticks), heal: Some(true), ..FaultSpec::default() });
+    s.faults.push(FaultSpec {
+        at: Some(cfg.fault_ticks),
+        heal: Some(true),
+        ..FaultSpec::default()
+    });
     for name in &names {
-        s.faults.push(FaultSpec { at: Some(cfg.fault_ticks), recover: Some(name.clone()), ..FaultSpec::default() });
+        s.faults.push(FaultSpec {
+            at: Some(cfg.fault_ticks),
+            recover: Some(name.clone()),
+            ..FaultSpec::default()
+        });
     }
     s.limits.max_ticks = cfg.fault_ticks + cfg.settle_ticks;
     s.limits.max_events = 200_000;
@@ -76,7 +96,11 @@ pub fn random_scenario<P: Protocol>(base: &Scenario, seed: u64, cfg: &SweepConfi
 
 /// Runs one random schedule; `Err` when a safety property broke or the run did not
 /// settle after the faults stopped. Random loss stays on in the liveness phase.
-pub fn check_one<P: Protocol>(base: &Scenario, seed: u64, cfg: &SweepConfig) -> Result<u64, Failure> {
+pub fn check_one<P: Protocol>(
+    base: &Scenario,
+    seed: u64,
+    cfg: &SweepConfig,
+) -> Result<u64, Failure> {
     let scenario = random_scenario::<P>(base, seed, cfg);
     let fail = |problem: String| Failure { seed, scenario: scenario.clone(), problem };
     let mut sim = Simulator::<P>::from_scenario(&scenario).map_err(|e| fail(e.to_string()))?;
@@ -96,7 +120,12 @@ pub fn check_one<P: Protocol>(base: &Scenario, seed: u64, cfg: &SweepConfig) -> 
 
 /// Runs `count` schedules from `first_seed`; returns the events simulated, or the first
 /// failure.
-pub fn sweep<P: Protocol>(base: &Scenario, first_seed: u64, count: u64, cfg: &SweepConfig) -> Result<u64, Failure> {
+pub fn sweep<P: Protocol>(
+    base: &Scenario,
+    first_seed: u64,
+    count: u64,
+    cfg: &SweepConfig,
+) -> Result<u64, Failure> {
     let mut events = 0;
     for seed in first_seed..first_seed + count {
         events += check_one::<P>(base, seed, cfg)?;

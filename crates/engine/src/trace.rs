@@ -43,20 +43,54 @@ pub struct Event<P: Protocol> {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum EventKind<P: Protocol> {
-    Request { request: P::Request },
-    RequestLost { request: P::Request },
+    Request {
+        request: P::Request,
+    },
+    RequestLost {
+        request: P::Request,
+    },
     /// A message leaves `node`; its id is this event's id.
-    Send { to: NodeId, msg: P::Msg, arrives: Time },
-    Deliver { from: NodeId, msg: P::Msg, msg_id: MsgId, duplicate: bool },
-    Drop { from: NodeId, msg: P::Msg, msg_id: MsgId, reason: DropReason },
-    TimerSet { timer: P::Timer, at: Time },
-    TimerFire { timer: P::Timer },
-    TimerCancel { timer: P::Timer },
-    Persist { record: P::Record },
-    Decide { decision: P::Decision },
-    Phase { from: P::Phase, to: P::Phase },
+    Send {
+        to: NodeId,
+        msg: P::Msg,
+        arrives: Time,
+    },
+    Deliver {
+        from: NodeId,
+        msg: P::Msg,
+        msg_id: MsgId,
+        duplicate: bool,
+    },
+    Drop {
+        from: NodeId,
+        msg: P::Msg,
+        msg_id: MsgId,
+        reason: DropReason,
+    },
+    TimerSet {
+        timer: P::Timer,
+        at: Time,
+    },
+    TimerFire {
+        timer: P::Timer,
+    },
+    TimerCancel {
+        timer: P::Timer,
+    },
+    Persist {
+        record: P::Record,
+    },
+    Decide {
+        decision: P::Decision,
+    },
+    Phase {
+        from: P::Phase,
+        to: P::Phase,
+    },
     Crash,
-    Recover { records: u32 },
+    Recover {
+        records: u32,
+    },
     Network(NetFault),
 }
 
@@ -129,7 +163,9 @@ pub fn narrate<P: Protocol>(nodes: &[NodeSpec], ev: &Event<P>) -> String {
                     .iter()
                     .chain(std::iter::once(&rest))
                     .filter(|g| !g.is_empty())
-                    .map(|g| format!("{{{}}}", g.iter().map(|n| name(*n)).collect::<Vec<_>>().join(", ")))
+                    .map(|g| {
+                        format!("{{{}}}", g.iter().map(|n| name(*n)).collect::<Vec<_>>().join(", "))
+                    })
                     .collect();
                 sides.dedup();
                 format!("the network partitions into {}", sides.join(" | "))
