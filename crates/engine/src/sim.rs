@@ -409,14 +409,12 @@ impl<P: Protocol> Simulator<P> {
                     };
                     P::on_recover(&mut ctx)
                 };
-                let phase = P::phase(&state);
                 let slot = &mut self.world.nodes[node.idx()];
                 slot.state = Some(state);
                 slot.down_since = None;
                 let records = slot.log.len() as u32;
                 self.pending.extend(out.drain(..).map(|e| Pending::Effect(node, e)));
                 self.out = out;
-                let _ = phase;
                 Some(self.event(Some(node), EventKind::Recover { records }))
             }
             NodeFault::Net(fault) => {
