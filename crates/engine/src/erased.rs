@@ -14,6 +14,9 @@ pub struct EventInfo {
     pub id: EventId,
     pub time: Time,
     pub node: Option<u32>,
+    /// The event that directly caused this one (see `Event::cause`); following causes
+    /// back gives the chain of messages and timeouts that led to an event.
+    pub cause: Option<EventId>,
     /// `EventKind::name`: "send", "deliver", "drop", "persist", "decide", ...
     pub kind: &'static str,
     /// Short label for the diagram: the message, record, timer, decision or phase.
@@ -95,6 +98,7 @@ fn info<P: Protocol>(nodes: &[NodeSpec], e: &crate::trace::Event<P>) -> EventInf
         id: e.id,
         time: e.time,
         node: e.node.map(|n| n.0),
+        cause: e.cause,
         kind: e.kind.name(),
         label: String::new(),
         subkind: None,

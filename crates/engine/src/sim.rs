@@ -136,6 +136,7 @@ enum Item<P: Protocol> {
         node: NodeId,
         timer: P::Timer,
         generation: u64,
+        set_by: EventId,
     },
     Request {
         node: NodeId,
@@ -170,9 +171,10 @@ impl<P: Protocol> Ord for Queued<P> {
 }
 
 #[derive(Clone, Debug)]
+/// Work left from a handler, each with the event that caused it.
 enum Pending<P: Protocol> {
-    Effect(NodeId, Effect<P>),
-    Phase(NodeId, P::Phase, P::Phase),
+    Effect(NodeId, Effect<P>, EventId),
+    Phase(NodeId, P::Phase, P::Phase, EventId),
 }
 
 /// The whole simulated world plus the environment's bookkeeping. `Clone` is a snapshot.
@@ -189,7 +191,8 @@ pub struct Simulator<P: Protocol> {
     /// Per fault: fired yet, and progress of a counting trigger.
     fired: Vec<bool>,
     trigger_counts: Vec<u32>,
-    fire_now: VecDeque<usize>,
+    /// Triggered faults to apply next, with the event that triggered them.
+    fire_now: VecDeque<(usize, EventId)>,
     msg_rules: Vec<MsgRule>,
     rule_counts: Vec<u32>,
     monitor: P::Monitor,
@@ -197,6 +200,8 @@ pub struct Simulator<P: Protocol> {
     next_event: EventId,
     end: Option<RunEnd>,
     out: Vec<Effect<P>>,
+    /// The direct cause of the event being produced.
+    cause: Option<EventId>,
 }
 
 impl<P: Protocol> Simulator<P> {
@@ -232,6 +237,7 @@ impl<P: Protocol> Simulator<P> {
             next_event: 0,
             end: None,
             out: Vec::new(),
+            cause: None,
         };
         for (i, spec) in r.nodes.into_iter().enumerate() {
             let node = NodeId(i as u32);
@@ -297,7 +303,8 @@ impl<P: Protocol> Simulator<P> {
             return None;
         }
         loop {
-            if let Some(i) = self.fire_now.pop_front() {
+            if let Some((i, cause)) = self.fire_now.pop_front() {
+                self.cause = Some(cause);
                 if let Some(ev) = self.apply_fault(i) {
                     return Some(self.finish(ev));
                 }
@@ -318,6 +325,7 @@ impl<P: Protocol> Simulator<P> {
                 return None;
             }
             self.world.now = q.time;
+            self.cause = None;
             if let Some(ev) = self.apply_item(q.item) {
                 return Some(self.finish(ev));
             }
@@ -325,7 +333,7 @@ impl<P: Protocol> Simulator<P> {
     }
 
     fn event(&self, node: Option<NodeId>, kind: EventKind<P>) -> Event<P> {
-        Event { id: self.next_event, time: self.world.now, node, kind }
+        Event { id: self.next_event, time: self.world.now, node, cause: self.cause, kind }
     }
 
     /// Numbers the event, runs the monitors and arms the triggers it meets.
@@ -372,7 +380,7 @@ impl<P: Protocol> Simulator<P> {
             self.trigger_counts[i] += 1;
             if self.trigger_counts[i] >= needed {
                 self.fired[i] = true;
-                self.fire_now.push_back(i);
+                self.fire_now.push_back((i, ev.id));
             }
         }
         ev
@@ -388,7 +396,7 @@ impl<P: Protocol> Simulator<P> {
                 slot.timers.clear();
                 slot.down_since = Some(self.world.now);
                 self.pending.retain(|p| match p {
-                    Pending::Effect(n, _) | Pending::Phase(n, _, _) => *n != node,
+                    Pending::Effect(n, ..) | Pending::Phase(n, ..) => *n != node,
                 });
                 Some(self.event(Some(node), EventKind::Crash))
             }
@@ -413,7 +421,8 @@ impl<P: Protocol> Simulator<P> {
                 slot.state = Some(state);
                 slot.down_since = None;
                 let records = slot.log.len() as u32;
-                self.pending.extend(out.drain(..).map(|e| Pending::Effect(node, e)));
+                let cause = self.next_event;
+                self.pending.extend(out.drain(..).map(|e| Pending::Effect(node, e, cause)));
                 self.out = out;
                 Some(self.event(Some(node), EventKind::Recover { records }))
             }
@@ -441,10 +450,14 @@ impl<P: Protocol> Simulator<P> {
 
     fn apply_pending(&mut self, p: Pending<P>) -> Option<Event<P>> {
         let (node, effect) = match p {
-            Pending::Phase(node, from, to) => {
-                return Some(self.event(Some(node), EventKind::Phase { from, to }))
+            Pending::Phase(node, from, to, cause) => {
+                self.cause = Some(cause);
+                return Some(self.event(Some(node), EventKind::Phase { from, to }));
             }
-            Pending::Effect(node, effect) => (node, effect),
+            Pending::Effect(node, effect, cause) => {
+                self.cause = Some(cause);
+                (node, effect)
+            }
         };
         let now = self.world.now;
         match effect {
@@ -498,7 +511,8 @@ impl<P: Protocol> Simulator<P> {
                 let generation = self.seq;
                 let at = now + after;
                 self.world.nodes[node.idx()].timers.insert(timer.clone(), (generation, at));
-                self.push(at, Item::Timer { node, timer: timer.clone(), generation });
+                let set_by = self.next_event;
+                self.push(at, Item::Timer { node, timer: timer.clone(), generation, set_by });
                 Some(self.event(Some(node), EventKind::TimerSet { timer, at }))
             }
             Effect::CancelTimer { timer } => {
@@ -526,7 +540,8 @@ impl<P: Protocol> Simulator<P> {
                 self.input(node, Input::Request(request));
                 Some(ev)
             }
-            Item::Timer { node, timer, generation } => {
+            Item::Timer { node, timer, generation, set_by } => {
+                self.cause = Some(set_by);
                 let slot = &mut self.world.nodes[node.idx()];
                 match slot.timers.get(&timer) {
                     Some((g, _)) if *g == generation => {}
@@ -538,6 +553,7 @@ impl<P: Protocol> Simulator<P> {
                 Some(ev)
             }
             Item::Deliver { msg_id, from, to, msg, duplicate, drop } => {
+                self.cause = Some(msg_id);
                 let reason = drop.or_else(|| {
                     if self.world.net.is_cut(from, to) {
                         Some(DropReason::Partition)
@@ -564,6 +580,7 @@ impl<P: Protocol> Simulator<P> {
 
     /// Runs a handler; its effects (and a phase change) become the next events.
     fn input(&mut self, node: NodeId, input: Input<P>) {
+        let cause = self.next_event; // the input's own event, being produced
         let n_nodes = self.world.nodes.len() as u32;
         let now = self.world.now;
         let mut out = std::mem::take(&mut self.out);
@@ -575,9 +592,9 @@ impl<P: Protocol> Simulator<P> {
         P::on_input(&mut ctx, state, input);
         let after = P::phase(state);
         if after != before {
-            self.pending.push_back(Pending::Phase(node, before, after));
+            self.pending.push_back(Pending::Phase(node, before, after, cause));
         }
-        self.pending.extend(out.drain(..).map(|e| Pending::Effect(node, e)));
+        self.pending.extend(out.drain(..).map(|e| Pending::Effect(node, e, cause)));
         self.out = out;
     }
 

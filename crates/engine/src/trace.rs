@@ -38,6 +38,9 @@ pub struct Event<P: Protocol> {
     pub time: Time,
     /// Where it happens; `None` for network-wide events (partition, heal).
     pub node: Option<NodeId>,
+    /// The event that directly caused this one: the send of a delivery or drop, the input
+    /// whose handler produced an effect, the timer's setting, a fault's trigger.
+    pub cause: Option<EventId>,
     pub kind: EventKind<P>,
 }
 
