@@ -80,6 +80,16 @@ pub fn print_run(run: &dyn AnyRun, out: &mut impl Write) -> std::io::Result<()> 
     }
     let last_time = run.events().last().map_or(0, |e| e.time);
     writeln!(out, "end: {:?} at t={last_time} after {} events", run.end(), run.events().len())?;
+    for b in run.blocked_spans() {
+        let until = b.until.map_or("the end".to_string(), |e| format!("#{e}"));
+        writeln!(
+            out,
+            "blocked: {} from #{} until {until}: {}",
+            names[b.node.idx()],
+            b.from,
+            b.why
+        )?;
+    }
     for p in run.properties() {
         let verdict = match (p.kind, p.first) {
             (PropertyKind::Always, None) => "holds".to_string(),

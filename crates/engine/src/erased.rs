@@ -4,7 +4,7 @@
 use crate::ids::{EventId, MsgId, Time};
 use crate::protocol::{Kind, NodeSpec, NodeView, PropertyKind, Protocol};
 use crate::scenario::{Scenario, ScenarioError};
-use crate::sim::RunEnd;
+use crate::sim::{BlockedSpan, RunEnd};
 use crate::trace::{narrate, DropReason, EventKind, Run};
 use serde::Serialize;
 
@@ -57,6 +57,8 @@ pub trait AnyRun {
     fn views_at(&self, at: Option<EventId>) -> Vec<NodeView>;
     fn properties(&self) -> Vec<PropertyInfo>;
     fn end(&self) -> RunEnd;
+    /// When each node was blocked (the protocol's progress monitor), in order.
+    fn blocked_spans(&self) -> &[BlockedSpan];
     fn trace_hash(&self) -> u64;
     /// Names of the protocol's phases, log records and message types (for pickers).
     fn kinds(&self) -> Kinds;
@@ -195,6 +197,9 @@ impl<P: Protocol> AnyRun for Recorded<P> {
     }
     fn end(&self) -> RunEnd {
         self.run.end()
+    }
+    fn blocked_spans(&self) -> &[BlockedSpan] {
+        self.run.last().blocked_spans()
     }
     fn trace_hash(&self) -> u64 {
         self.run.trace_hash()

@@ -24,5 +24,5 @@ pub use protocol::{
 };
 pub use rng::{Ratio, Rng};
 pub use scenario::{Scenario, ScenarioError};
-pub use sim::{RunEnd, Simulator, World};
+pub use sim::{BlockedSpan, RunEnd, Simulator, World};
 pub use trace::{narrate, DropReason, Event, EventKind, Run};

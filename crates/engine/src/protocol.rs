@@ -65,7 +65,8 @@ pub trait Protocol: Sized + Clone + Debug + PartialEq + Eq + Hash + Default + 's
         event: &Event<Self>,
         findings: &mut Findings,
     );
-    /// Why `node` cannot make progress right now, if it is blocked.
+    /// Why `node` cannot make progress right now, if it is blocked. The simulator asks
+    /// after every event that can change it and records when blocking starts and ends.
     fn blocked(world: &World<Self>, node: NodeId) -> Option<Blocked>;
     /// Liveness, checked at the end of a run whose faults have stopped and whose network
     /// has healed: `Err` says which node has not finished and why.
@@ -186,7 +187,6 @@ impl Findings {
 /// A node that cannot make progress until a failure is repaired.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Blocked {
-    pub since: Time,
     pub waiting_for: Vec<NodeId>,
     pub why: String,
 }
@@ -205,5 +205,6 @@ pub struct NodeView {
     pub locks: Vec<String>,
     pub decision: Option<String>,
     pub timers: Vec<String>,
+    /// Filled in by the engine from its progress monitor: "blocked since t=…: why".
     pub blocked: Option<String>,
 }

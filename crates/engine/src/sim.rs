@@ -112,6 +112,18 @@ pub struct Verdict {
     pub first: Option<(EventId, String)>,
 }
 
+/// A stretch of the run during which a node was blocked (progress monitor).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct BlockedSpan {
+    pub node: NodeId,
+    /// The event after which the node was blocked.
+    pub from: EventId,
+    /// The event after which it no longer was (`None`: still blocked at the end).
+    pub until: Option<EventId>,
+    /// "blocked since t=…: " and the protocol's reason.
+    pub why: String,
+}
+
 /// Why a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -202,6 +214,9 @@ pub struct Simulator<P: Protocol> {
     out: Vec<Effect<P>>,
     /// The direct cause of the event being produced.
     cause: Option<EventId>,
+    blocked: Vec<BlockedSpan>,
+    /// Per node: the index in `blocked` of its open span.
+    blocked_open: Vec<Option<usize>>,
 }
 
 impl<P: Protocol> Simulator<P> {
@@ -238,6 +253,8 @@ impl<P: Protocol> Simulator<P> {
             end: None,
             out: Vec::new(),
             cause: None,
+            blocked: Vec::new(),
+            blocked_open: vec![None; n],
         };
         for (i, spec) in r.nodes.into_iter().enumerate() {
             let node = NodeId(i as u32);
@@ -271,6 +288,14 @@ impl<P: Protocol> Simulator<P> {
 
     pub fn verdicts(&self) -> &[Verdict] {
         &self.verdicts
+    }
+    /// Every stretch in which a node was blocked, in order of their start.
+    pub fn blocked_spans(&self) -> &[BlockedSpan] {
+        &self.blocked
+    }
+    /// Why `node` is blocked now, if it is.
+    pub fn blocked_now(&self, node: NodeId) -> Option<&BlockedSpan> {
+        self.blocked_open[node.idx()].map(|i| &self.blocked[i])
     }
     pub fn end(&self) -> Option<RunEnd> {
         self.end
@@ -347,6 +372,18 @@ impl<P: Protocol> Simulator<P> {
                 v.first = Some((ev.id, message));
             }
         }
+        // Progress monitors: blocking can only start or end when a node's phase or
+        // liveness, a decision, or the network changes.
+        if matches!(
+            ev.kind,
+            EventKind::Phase { .. }
+                | EventKind::Decide { .. }
+                | EventKind::Crash
+                | EventKind::Recover { .. }
+                | EventKind::Network(_)
+        ) {
+            self.update_blocked(ev.id);
+        }
         for i in 0..self.faults.len() {
             if self.fired[i] {
                 continue;
@@ -384,6 +421,25 @@ impl<P: Protocol> Simulator<P> {
             }
         }
         ev
+    }
+
+    fn update_blocked(&mut self, at: EventId) {
+        for n in 0..self.world.nodes.len() {
+            let blocked = P::blocked(&self.world, NodeId(n as u32));
+            match (self.blocked_open[n], blocked) {
+                (None, Some(b)) => {
+                    self.blocked_open[n] = Some(self.blocked.len());
+                    let why = format!("blocked since t={}: {}", self.world.now, b.why);
+                    let span = BlockedSpan { node: NodeId(n as u32), from: at, until: None, why };
+                    self.blocked.push(span);
+                }
+                (Some(i), None) => {
+                    self.blocked[i].until = Some(at);
+                    self.blocked_open[n] = None;
+                }
+                _ => {}
+            }
+        }
     }
 
     fn apply_fault(&mut self, i: usize) -> Option<Event<P>> {

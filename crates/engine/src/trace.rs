@@ -234,7 +234,13 @@ impl<P: Protocol> Run<P> {
 
     pub fn views_at(&self, at: Option<EventId>) -> Vec<NodeView> {
         let sim = self.at(at);
-        (0..sim.world.nodes.len() as u32).map(|n| P::view(&sim.world, NodeId(n))).collect()
+        (0..sim.world.nodes.len() as u32)
+            .map(|n| {
+                let mut view = P::view(&sim.world, NodeId(n));
+                view.blocked = sim.blocked_now(NodeId(n)).map(|b| b.why.clone());
+                view
+            })
+            .collect()
     }
 
     /// A hash of every event, the same on every platform (64-bit and wasm32).

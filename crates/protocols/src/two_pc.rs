@@ -768,7 +768,6 @@ impl Protocol for TwoPc {
                 }
             }
         }
-        v.blocked = Self::blocked(world, node).map(|b| b.why);
         v
     }
 
@@ -869,15 +868,13 @@ impl Protocol for TwoPc {
             return None;
         }
         let coord = world.node(COORD);
-        let since = since.max(coord.down_since.unwrap_or(0));
         let mut waiting_for = vec![COORD];
         waiting_for.extend(peers.filter(|p| !world.can_talk(node, *p)));
         let who: Vec<&str> = waiting_for.iter().map(|n| world.name(*n)).collect();
         let coord_state = if coord.is_up() { "unreachable" } else { "down" };
         Some(Blocked {
-            since,
             why: format!(
-                "blocked since t={since}: in doubt on {txn} (voted yes); the coordinator is {coord_state} and no reachable participant knows the outcome — waiting for {}",
+                "in doubt on {txn} since t={since} (voted yes); the coordinator is {coord_state} and no reachable participant knows the outcome — waiting for {}",
                 who.join(", ")
             ),
             waiting_for,
