@@ -28,7 +28,7 @@ impl Default for SweepConfig {
 #[derive(Clone, Debug)]
 pub struct Failure {
     pub seed: u64,
-    pub scenario: Scenario,
+    pub scenario: Box<Scenario>,
     pub problem: String,
 }
 
@@ -102,7 +102,7 @@ pub fn check_one<P: Protocol>(
     cfg: &SweepConfig,
 ) -> Result<u64, Failure> {
     let scenario = random_scenario::<P>(base, seed, cfg);
-    let fail = |problem: String| Failure { seed, scenario: scenario.clone(), problem };
+    let fail = |problem: String| Failure { seed, scenario: Box::new(scenario.clone()), problem };
     let mut sim = Simulator::<P>::from_scenario(&scenario).map_err(|e| fail(e.to_string()))?;
     let end = sim.run_to_end();
     let events = u64::from(sim.events_so_far());
