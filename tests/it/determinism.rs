@@ -302,3 +302,32 @@ fn a_lost_duplicate_copy_is_narrated_as_a_copy() {
     );
     assert!(drops[1].narration.contains("duplicate"), "{}", drops[1].narration);
 }
+
+#[test]
+fn a_partition_narration_says_which_links_are_cut() {
+    // Two partitions in a row: the second narration names the sides; a message between two
+    // nodes it puts on the same side must not then be lost "because the network is
+    // partitioned" (either the new partition replaces the old, or the narration must say
+    // that the old cuts remain).
+    let run = run_json(
+        r#"{"version": 1, "protocol": "two_pc",
+            "requests": [{"at": 5, "request": {"transfer": 100}}],
+            "faults": [{"at": 0, "partition": [["p1"]]}, {"at": 1, "partition": [["p2"]]}],
+            "limits": {"max_ticks": 100}}"#,
+    );
+    let mut sides: Vec<Vec<String>> = Vec::new();
+    for e in run.events() {
+        if let Some(groups) = e.narration.strip_prefix("the network partitions into ") {
+            sides = groups
+                .split(" | ")
+                .map(|g| g.trim_matches(['{', '}']).split(", ").map(String::from).collect())
+                .collect();
+        }
+        if e.drop_reason == Some(DropReason::Partition) {
+            let (from, to) = (name(&*run, e.peer.unwrap_or(0)), name(&*run, e.node.unwrap_or(0)));
+            let together =
+                sides.iter().any(|g| g.iter().any(|n| n == from) && g.iter().any(|n| n == to));
+            assert!(!together, "#{} {}\nbut the last partition narration put {from} and {to} together: {sides:?}\n{}", e.id, e.narration, trace(&*run));
+        }
+    }
+}
