@@ -91,7 +91,7 @@ pub fn name(run: &dyn AnyRun, id: u32) -> &str {
     &run.nodes()[id as usize].name
 }
 
-/// Selects events: `Sel::kind("send").sub("commit").at("coord").peer("p2")`.
+/// Selects events: `Sel::kind("send").of("commit").at("coord").peer("p2")`.
 #[derive(Clone, Debug, Default)]
 pub struct Sel<'a> {
     kind: Option<&'a str>,
@@ -104,7 +104,7 @@ impl<'a> Sel<'a> {
     pub fn kind(kind: &'a str) -> Self {
         Sel { kind: Some(kind), ..Sel::default() }
     }
-    pub fn sub(self, sub: &'a str) -> Self {
+    pub fn of(self, sub: &'a str) -> Self {
         Sel { sub: Some(sub), ..self }
     }
     /// The node where the event happens (the sender of a send, the receiver of a delivery).

@@ -103,6 +103,7 @@ fn rewinding_rebuilds_exactly_the_moment_the_run_went_through() {
             assert_eq!(rebuilt.verdicts(), fresh.verdicts(), "{id}: verdicts after event {i}");
             assert_eq!(rebuilt.events_so_far(), i as u32 + 1, "{id}: after event {i}");
             assert_eq!(rebuilt.world.net, fresh.world.net, "{id}: network after event {i}");
+            assert_eq!(rebuilt.blocked_spans(), fresh.blocked_spans(), "{id}: blocked after {i}");
             // And the rebuilt moment goes on exactly as the run did.
             let mut next = rebuilt;
             assert_eq!(next.step(), run.events.get(i + 1).cloned(), "{id}: event after {i}");
@@ -123,8 +124,7 @@ fn check_narrations(id: &str, s: &Scenario) -> std::collections::BTreeSet<String
     for (i, e) in events.iter().enumerate() {
         let here = e.node.map_or("", |n| name(&*run, n));
         let peer = e.peer.map_or("?", |n| name(&*run, n));
-        let before =
-            (i > 0).then(|| typed.at(Some(i as u32 - 1))).unwrap_or_else(|| typed.at(None));
+        let before = typed.at(i.checked_sub(1).map(|j| j as u32));
         let after = typed.at(Some(i as u32));
         seen.insert(match (e.drop_reason, e.duplicate) {
             (Some(r), _) => format!("drop {r:?}"),

@@ -40,12 +40,12 @@ fn all_vote_yes_everyone_commits() {
     );
     // Every participant votes yes once and acknowledges once.
     for p in ["p1", "p2", "p3"] {
-        assert_eq!(count(&*run, &Sel::kind("send").sub("vote_yes").at(p)), 1, "{p}");
-        assert_eq!(count(&*run, &Sel::kind("send").sub("ack").at(p)), 1, "{p}");
+        assert_eq!(count(&*run, &Sel::kind("send").of("vote_yes").at(p)), 1, "{p}");
+        assert_eq!(count(&*run, &Sel::kind("send").of("ack").at(p)), 1, "{p}");
     }
     // The coordinator forces COMMIT before it sends the first Commit.
-    let persisted = first(&*run, &Sel::kind("persist").sub("commit").at("coord")).id;
-    let sent = first(&*run, &Sel::kind("send").sub("commit").at("coord")).id;
+    let persisted = first(&*run, &Sel::kind("persist").of("commit").at("coord")).id;
+    let sent = first(&*run, &Sel::kind("send").of("commit").at("coord")).id;
     assert!(persisted < sent, "COMMIT forced at #{persisted}, first Commit sent at #{sent}");
 }
 
@@ -68,11 +68,11 @@ fn one_no_vote_aborts_everyone() {
         ",
     );
     assert_eq!(
-        count(&*run, &Sel::kind("persist").sub("prepared").at("p2")),
+        count(&*run, &Sel::kind("persist").of("prepared").at("p2")),
         0,
         "the no-voter never prepares"
     );
-    assert_eq!(count(&*run, &Sel::kind("send").sub("vote_no").at("p2")), 1);
+    assert_eq!(count(&*run, &Sel::kind("send").of("vote_no").at("p2")), 1);
 }
 
 #[test]
@@ -94,12 +94,12 @@ fn transfer_above_max_transfer_makes_participants_vote_no() {
         ",
     );
     for p in ["p1", "p2", "p3"] {
-        assert_eq!(count(&*run, &Sel::kind("send").sub("vote_no").at(p)), 1, "{p}");
-        assert_eq!(count(&*run, &Sel::kind("send").sub("vote_yes").at(p)), 0, "{p}");
+        assert_eq!(count(&*run, &Sel::kind("send").of("vote_no").at(p)), 1, "{p}");
+        assert_eq!(count(&*run, &Sel::kind("send").of("vote_yes").at(p)), 0, "{p}");
     }
     // The limit itself is still allowed.
     let run = run_json(&scenario("", r#"{"at": 0, "request": {"transfer": 100000}}"#, ""));
-    assert_eq!(count(&*run, &Sel::kind("send").sub("vote_yes")), 3, "{}", trace(&*run));
+    assert_eq!(count(&*run, &Sel::kind("send").of("vote_yes")), 3, "{}", trace(&*run));
 }
 
 #[test]
@@ -121,17 +121,17 @@ fn participant_crash_before_voting_aborts_by_vote_timeout() {
         ",
     );
     // p2 crashed before forcing PREPARED, so it never voted; the vote timeout aborts.
-    assert_eq!(count(&*run, &Sel::kind("send").at("p2").sub("vote_yes")), 0);
-    let timeout = first(&*run, &Sel::kind("timer_fire").at("coord").sub("vote_timeout"));
+    assert_eq!(count(&*run, &Sel::kind("send").at("p2").of("vote_yes")), 0);
+    let timeout = first(&*run, &Sel::kind("timer_fire").at("coord").of("vote_timeout"));
     assert_eq!(timeout.time, 60);
-    let abort = first(&*run, &Sel::kind("persist").at("coord").sub("abort"));
+    let abort = first(&*run, &Sel::kind("persist").at("coord").of("abort"));
     assert_eq!(
         abort.id,
         timeout.id + 2,
         "the timeout's handler forces ABORT (after the phase event)"
     );
     // After recovering at t=150 it learns the abort from the coordinator's re-sent Abort.
-    let learned = first(&*run, &Sel::kind("deliver").at("p2").sub("abort"));
+    let learned = first(&*run, &Sel::kind("deliver").at("p2").of("abort"));
     assert_eq!((learned.time, learned.peer), (150, Some(0)));
 }
 
@@ -144,11 +144,11 @@ fn coordinator_crash_before_deciding_blocks_prepared_participants() {
         end: MaxTicks at t=270
         coord: down · - · log []
         p1: in_doubt · - · log [PREPARED t1.1]
-        blocked since t=9: in doubt on t1.1 (voted yes); the coordinator is down and no reachable participant knows the outcome — waiting for coord
+        blocked since t=9: in doubt on t1.1 since t=9 (voted yes); the coordinator is down and no reachable participant knows the outcome — waiting for coord
         p2: in_doubt · - · log [PREPARED t1.1]
-        blocked since t=9: in doubt on t1.1 (voted yes); the coordinator is down and no reachable participant knows the outcome — waiting for coord
+        blocked since t=9: in doubt on t1.1 since t=9 (voted yes); the coordinator is down and no reachable participant knows the outcome — waiting for coord
         p3: in_doubt · - · log [PREPARED t1.1]
-        blocked since t=8: in doubt on t1.1 (voted yes); the coordinator is down and no reachable participant knows the outcome — waiting for coord
+        blocked since t=9: in doubt on t1.1 since t=8 (voted yes); the coordinator is down and no reachable participant knows the outcome — waiting for coord
         AC1: holds
         AC2: holds
         abort_reachable: not witnessed
@@ -156,11 +156,17 @@ fn coordinator_crash_before_deciding_blocks_prepared_participants() {
         durable: holds
         ",
     );
+    // p3 prepared first (t=8) but is blocked only from t=9, when p1 and p2 have prepared
+    // too: until then they could still have answered abort.
     // They keep asking (cooperative termination), but nobody can answer.
     for p in ["p1", "p2", "p3"] {
-        assert!(count(&*run, &Sel::kind("send").at(p).sub("decision_request")) >= 9, "{p}");
+        assert!(count(&*run, &Sel::kind("send").at(p).of("decision_request")) >= 9, "{p}");
     }
     assert_eq!(count(&*run, &Sel::kind("decide")), 0, "nobody decides");
+    // The progress monitor records one open blocked span per participant.
+    let spans: Vec<_> =
+        run.blocked_spans().iter().map(|b| (name(&*run, b.node.0), b.until)).collect();
+    assert_eq!(spans, [("p1", None), ("p2", None), ("p3", None)]);
 }
 
 #[test]
@@ -184,9 +190,9 @@ fn coordinator_crash_after_logging_commit_recovers_and_finishes() {
     // Recovery starts a new epoch, then re-sends the decision to every participant.
     let recover = first(&*run, &Sel::kind("recover").at("coord"));
     assert_eq!(recover.time, 120);
-    let epoch = first(&*run, &Sel::kind("persist").at("coord").sub("epoch"));
+    let epoch = first(&*run, &Sel::kind("persist").at("coord").of("epoch"));
     assert_eq!((epoch.id, epoch.label.as_str()), (recover.id + 1, "EPOCH 2"));
-    let resent: Vec<_> = select(&*run, &Sel::kind("send").at("coord").sub("commit"))
+    let resent: Vec<_> = select(&*run, &Sel::kind("send").at("coord").of("commit"))
         .into_iter()
         .filter(|e| e.id > recover.id)
         .map(|e| name(&*run, e.peer.unwrap_or(u32::MAX)).to_string())
@@ -215,7 +221,7 @@ fn lost_commit_is_retransmitted() {
         durable: holds
         ",
     );
-    let to_p2 = Sel::kind("send").at("coord").peer("p2").sub("commit");
+    let to_p2 = Sel::kind("send").at("coord").peer("p2").of("commit");
     assert!(count(&*run, &to_p2) >= 2, "Commit to p2 sent {} times", count(&*run, &to_p2));
     let drops = select(&*run, &Sel::kind("drop"));
     assert_eq!(drops.len(), 1, "{}", trace(&*run));
@@ -225,8 +231,8 @@ fn lost_commit_is_retransmitted() {
         "Commit(t1.1) from coord to p2 is lost: the fault plan drops it"
     );
     // The re-send comes from the resend timer and is the one p2 receives.
-    let resend = first(&*run, &Sel::kind("timer_fire").at("coord").sub("resend"));
-    let received = first(&*run, &Sel::kind("deliver").at("p2").sub("commit"));
+    let resend = first(&*run, &Sel::kind("timer_fire").at("coord").of("resend"));
+    let received = first(&*run, &Sel::kind("deliver").at("p2").of("commit"));
     assert!(received.msg_id.is_some_and(|m| m > resend.id), "p2 got the re-sent copy");
 }
 
@@ -252,13 +258,13 @@ fn duplicated_prepare_and_commit_are_idempotent() {
     let dups: Vec<_> = dups.iter().filter(|e| e.duplicate).map(|e| e.label.as_str()).collect();
     assert_eq!(dups.len(), 2, "two duplicate copies delivered: {dups:?}");
     for p in ["p1", "p2", "p3"] {
-        assert_eq!(count(&*run, &Sel::kind("persist").at(p).sub("prepared")), 1, "{p}");
+        assert_eq!(count(&*run, &Sel::kind("persist").at(p).of("prepared")), 1, "{p}");
         assert_eq!(count(&*run, &Sel::kind("decide").at(p)), 1, "{p}");
     }
     // The duplicate Prepare is answered again (same vote), the duplicate Commit acknowledged again.
-    assert_eq!(count(&*run, &Sel::kind("send").at("p1").sub("vote_yes")), 2);
-    assert_eq!(count(&*run, &Sel::kind("send").at("p2").sub("ack")), 2);
-    assert_eq!(count(&*run, &Sel::kind("persist").at("coord").sub("end")), 1);
+    assert_eq!(count(&*run, &Sel::kind("send").at("p1").of("vote_yes")), 2);
+    assert_eq!(count(&*run, &Sel::kind("send").at("p2").of("ack")), 2);
+    assert_eq!(count(&*run, &Sel::kind("persist").at("coord").of("end")), 1);
 }
 
 #[test]
@@ -281,11 +287,17 @@ fn cooperative_termination_learns_the_outcome_from_a_peer() {
     );
     // p1 got the Commit before the crash; p2 and p3 learn it from p1, not from the coordinator.
     for p in ["p2", "p3"] {
-        let learned = first(&*run, &Sel::kind("deliver").at(p).sub("commit"));
+        let learned = first(&*run, &Sel::kind("deliver").at(p).of("commit"));
         assert_eq!(learned.peer, Some(1), "{p} learned from p1");
-        assert!(count(&*run, &Sel::kind("send").at(p).sub("decision_request")) >= 1);
+        assert!(count(&*run, &Sel::kind("send").at(p).of("decision_request")) >= 1);
     }
-    assert_eq!(count(&*run, &Sel::kind("send").at("coord").sub("commit")), 1);
+    assert_eq!(count(&*run, &Sel::kind("send").at("coord").of("commit")), 1);
+    // Right after the crash nobody knows the outcome yet (p1's Commit is in flight), so
+    // all three count as blocked; the moment p1 learns it, nobody is any more.
+    let knows = first(&*run, &Sel::kind("phase").at("p1").of("committed")).id;
+    let spans = run.blocked_spans();
+    assert_eq!(spans.len(), 3, "{spans:?}");
+    assert!(spans.iter().all(|b| b.until == Some(knows)), "{spans:?}");
 }
 
 #[test]
@@ -312,19 +324,19 @@ fn peer_that_never_prepared_aborts_and_later_votes_no() {
         durable: holds
         ",
     );
-    let forced = first(&*run, &Sel::kind("persist").at("p3").sub("abort"));
-    let answered = first(&*run, &Sel::kind("send").at("p3").sub("abort"));
+    let forced = first(&*run, &Sel::kind("persist").at("p3").of("abort"));
+    let answered = first(&*run, &Sel::kind("send").at("p3").of("abort"));
     assert!(
         forced.id < answered.id,
         "p3 forces ABORT (#{}) before answering (#{})",
         forced.id,
         answered.id
     );
-    let late = first(&*run, &Sel::kind("deliver").at("p3").sub("prepare"));
+    let late = first(&*run, &Sel::kind("deliver").at("p3").of("prepare"));
     assert!(late.id > answered.id);
-    assert_eq!(count(&*run, &Sel::kind("send").at("p3").sub("vote_no")), 1);
-    assert_eq!(count(&*run, &Sel::kind("send").at("p3").sub("vote_yes")), 0);
-    assert_eq!(count(&*run, &Sel::kind("persist").at("p3").sub("prepared")), 0);
+    assert_eq!(count(&*run, &Sel::kind("send").at("p3").of("vote_no")), 1);
+    assert_eq!(count(&*run, &Sel::kind("send").at("p3").of("vote_yes")), 0);
+    assert_eq!(count(&*run, &Sel::kind("persist").at("p3").of("prepared")), 0);
 }
 
 #[test]
@@ -351,7 +363,7 @@ fn recovered_coordinator_presumes_abort_for_an_unknown_transaction() {
         ",
     );
     let recover = first(&*run, &Sel::kind("recover").at("coord"));
-    let answers = select(&*run, &Sel::kind("send").at("coord").sub("abort"));
+    let answers = select(&*run, &Sel::kind("send").at("coord").of("abort"));
     assert!(!answers.is_empty() && answers.iter().all(|e| e.id > recover.id));
     // Presumed abort: the coordinator answers abort without logging anything for t1.1.
     assert_eq!(logs(&*run)["coord"], ["EPOCH 2"]);
@@ -366,7 +378,7 @@ fn transaction_ids_stay_unique_across_coordinator_restarts() {
         r#"{"after": {"persisted": "commit", "by": "coord"}, "crash": "coord"},
            {"at": 120, "recover": "coord"}"#,
     ));
-    let prepares: Vec<&str> = select(&*run, &Sel::kind("send").at("coord").sub("prepare"))
+    let prepares: Vec<&str> = select(&*run, &Sel::kind("send").at("coord").of("prepare"))
         .iter()
         .map(|e| e.label.as_str())
         .collect();
@@ -426,7 +438,7 @@ fn triggers_fire_exactly_where_they_say() {
         let run = run_json(&json);
         let crash = first(&*run, &Sel::kind("crash"));
         assert_eq!(crash.node.map(|c| name(&*run, c)), Some(*node), "{trigger}");
-        let named = Sel::kind(kind).sub(sub).at(node);
+        let named = Sel::kind(kind).of(sub).at(node);
         let before = run.events()[crash.id as usize - 1].clone();
         assert!(
             named.matches(&*run, &before),
@@ -504,8 +516,8 @@ fn partition_into_groups_drops_messages_between_groups() {
     assert!(select(&*run, &Sel::kind("drop"))
         .iter()
         .all(|d| d.node == Some(3) || d.peer == Some(3)));
-    assert_eq!(count(&*run, &Sel::kind("drop").at("p3").sub("prepare")), 1);
-    assert_eq!(count(&*run, &Sel::kind("deliver").sub("prepare")), 2);
+    assert_eq!(count(&*run, &Sel::kind("drop").at("p3").of("prepare")), 1);
+    assert_eq!(count(&*run, &Sel::kind("deliver").of("prepare")), 2);
 }
 
 #[test]
@@ -524,9 +536,9 @@ fn one_way_cut_drops_only_one_direction() {
     assert!(drops.iter().all(|d| d.peer == Some(1)
         && d.node == Some(0)
         && d.drop_reason == Some(DropReason::Partition)));
-    assert_eq!(count(&*run, &Sel::kind("drop").sub("vote_yes")), 1);
+    assert_eq!(count(&*run, &Sel::kind("drop").of("vote_yes")), 1);
     assert!(
-        count(&*run, &Sel::kind("deliver").at("p1").peer("coord").sub("abort")) >= 1,
+        count(&*run, &Sel::kind("deliver").at("p1").peer("coord").of("abort")) >= 1,
         "coord → p1 still works"
     );
     check(
@@ -567,8 +579,16 @@ fn isolating_a_node_drops_everything_to_and_from_it_until_healed() {
     let p3 = &run.views_at(mid)[3];
     assert_eq!(
         p3.blocked.as_deref(),
-        Some("blocked since t=8: in doubt on t1.1 (voted yes); the coordinator is unreachable and no reachable participant knows the outcome — waiting for coord, p1, p2")
+        Some("blocked since t=8: in doubt on t1.1 since t=8 (voted yes); the coordinator is unreachable and no reachable participant knows the outcome — waiting for coord, p1, p2")
     );
+    // The heal ends p3's blocking.
+    let spans = run.blocked_spans();
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    let healed = select(&*run, &Sel::kind("network"))
+        .into_iter()
+        .find(|e| e.narration.starts_with("the network heals"))
+        .map(|e| e.id);
+    assert_eq!((spans[0].node.0, spans[0].until), (3, healed));
     check(
         &*run,
         "
@@ -622,7 +642,7 @@ fn run_ends_quiescent_when_only_cancelled_timers_remain() {
     // something left to happen, even when it would have fired after max_ticks.
     let run = run_json(&scenario(r#", "vote_timeout_ticks": 2000"#, ONE_REQUEST, ""));
     assert_eq!(decisions(&*run)["p1"], "COMMIT t1.1");
-    assert!(first(&*run, &Sel::kind("timer_cancel").at("coord").sub("vote_timeout")).time < 1000);
+    assert!(first(&*run, &Sel::kind("timer_cancel").at("coord").of("vote_timeout")).time < 1000);
     assert_eq!(run.end(), commitscope_engine::RunEnd::Quiescent, "{}", trace(&*run));
 }
 
