@@ -658,7 +658,8 @@ fn coordinator_decision_at_the_commit_point_appears_in_the_trace() {
 
 #[test]
 fn no_property_is_violated_on_any_path_above() {
-    for preset in commitscope_protocols::presets::ALL {
+    for preset in commitscope_protocols::presets::ALL.iter().filter(|p| p.id.starts_with("two_pc/"))
+    {
         let run = run_preset(preset.id);
         assert_eq!(violations(&*run), Vec::<String>::new(), "{}", preset.id);
     }
