@@ -5,7 +5,9 @@ pub mod common;
 pub mod harness;
 pub mod presets;
 pub mod registry;
+pub mod three_pc;
 pub mod two_pc;
 
 pub use registry::{run, ProtocolKind};
+pub use three_pc::ThreePc;
 pub use two_pc::TwoPc;

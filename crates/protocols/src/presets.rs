@@ -35,6 +35,14 @@ pub const ALL: &[Preset] = presets![
     "two_pc/lost_commit",
     "two_pc/duplicates",
     "two_pc/cooperative_termination",
+    "two_pc/coordinator_crash_after_votes",
+    "three_pc/happy_path",
+    "three_pc/vote_no",
+    "three_pc/coordinator_crash_after_can_commit",
+    "three_pc/coordinator_crash_after_precommit",
+    "three_pc/precommit_reached_one",
+    "three_pc/partition_split_brain",
+    "three_pc/elect_termination",
 ];
 
 pub fn find(id: &str) -> Option<&'static Preset> {

@@ -1,5 +1,6 @@
 //! The closed set of protocols, and the one entry point that runs any scenario.
 
+use crate::three_pc::ThreePc;
 use crate::two_pc::TwoPc;
 use commitscope_engine::erased::{AnyRun, Recorded};
 use commitscope_engine::{Scenario, ScenarioError};
@@ -7,20 +8,23 @@ use commitscope_engine::{Scenario, ScenarioError};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ProtocolKind {
     TwoPc,
+    ThreePc,
 }
 
 impl ProtocolKind {
-    pub const ALL: &'static [ProtocolKind] = &[ProtocolKind::TwoPc];
+    pub const ALL: &'static [ProtocolKind] = &[ProtocolKind::TwoPc, ProtocolKind::ThreePc];
 
     pub fn name(self) -> &'static str {
         match self {
             ProtocolKind::TwoPc => "two_pc",
+            ProtocolKind::ThreePc => "three_pc",
         }
     }
 
     pub fn title(self) -> &'static str {
         match self {
             ProtocolKind::TwoPc => "Two-phase commit",
+            ProtocolKind::ThreePc => "Three-phase commit",
         }
     }
 
@@ -33,6 +37,7 @@ impl ProtocolKind {
 pub fn run(scenario: &Scenario) -> Result<Box<dyn AnyRun>, ScenarioError> {
     match ProtocolKind::from_name(&scenario.protocol) {
         Some(ProtocolKind::TwoPc) => Ok(Box::new(Recorded::<TwoPc>::new(scenario)?)),
+        Some(ProtocolKind::ThreePc) => Ok(Box::new(Recorded::<ThreePc>::new(scenario)?)),
         None => {
             let known: Vec<&str> = ProtocolKind::ALL.iter().map(|k| k.name()).collect();
             Err(ScenarioError::new(
