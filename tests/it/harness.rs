@@ -24,6 +24,8 @@ fn check_case(name: &str, text: &str) {
 fn course_cases() {
     check_case("two_pc_blocks", include_str!("../fixtures/harness/two_pc_blocks.txt"));
     check_case("bad_lines", include_str!("../fixtures/harness/bad_lines.txt"));
+    check_case("three_pc_unblocks", include_str!("../fixtures/harness/three_pc_unblocks.txt"));
+    check_case("three_pc_paths", include_str!("../fixtures/harness/three_pc_paths.txt"));
 }
 
 /// Each node's final decision ("COMMIT t1.1"), or "undecided".

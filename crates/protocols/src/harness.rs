@@ -5,10 +5,41 @@
 //!
 //! Bad lines get an `error` reply (Maelstrom codes: 10 not supported, 12 malformed
 //! request, 22 precondition failed) and the session keeps going.
+//!
+//! `init` picks the protocol: three-phase commit unless it says `"protocol": "2pc"`.
+//! `txn_begin` runs one transaction with the case's participants (the i-th name in the
+//! list is the simulator's `p<i>`) and a transfer (the largest in `operations`; above
+//! 100000, e.g. the course's failing 999999, every participant votes no). It answers
+//! `txn_begin_ok` with `txn_id` `txn<k>` (k counts the session's transactions), and then:
+//! - 3PC: one `have_committed` line per participant that committed *by its own timeout*,
+//!   `{"src": p, "dest": <txn_begin's src>, "body": {"type": "have_committed", "src": p,
+//!   "txn_id": ..., "recovery": "timeout", "msg_id": k}}`, in virtual-time order. Decisions
+//!   reached otherwise (DoCommit, DoAbort, an abort by timeout) print nothing: the course
+//!   names no message for them; `commitscope harness --trace` shows the whole run.
+//! - 2PC: nothing more (prepared participants of a crashed coordinator stay blocked).
+//!
+//! 3PC runs use one latency for every message (10 ms), so participants that reach the same
+//! state in the same step also time out in participant order, as the course lists them.
+//!
+//! Fields of `txn_begin`:
+//! - `crash_coordinator_after`: the coordinator crashes once it has sent the named message
+//!   to every participant. 2PC: `prepare`, `commit`. 3PC: `can_commit`, `prepare` (the
+//!   same moment: 3PC's first phase is 2PC's prepare, and the course uses that word for
+//!   the crash "after the votes are requested"), `pre_commit`, `do_commit`.
+//! - `participant_timeout_ms`: 3PC's participant timeout; 2PC's in-doubt query period.
+//! - `partition_after` (a phase name as above) with `partitioned_participants` (names
+//!   from the participant list) and `timeout_ms`: once the coordinator has sent that phase's
+//!   message to everyone, the listed participants are cut off from the coordinator and the
+//!   others (messages still in flight to them are lost). `timeout_ms` is the participant
+//!   timeout when `participant_timeout_ms` is absent.
+//! - `termination` (a CommitScope extension, 3PC only): `"timeout"` (the course's rule,
+//!   the default) or `"elect"` (Skeen's termination protocol).
 
+use crate::common::Outcome;
+use crate::three_pc::{Basis, ThreePc};
 use crate::two_pc::TwoPc;
 use commitscope_engine::erased::{AnyRun, Recorded};
-use commitscope_engine::Scenario;
+use commitscope_engine::{EventKind, Scenario};
 use serde_json::{json, Map, Value};
 
 /// The course's wall-clock limit for a case; virtual runs stop there too.
@@ -118,66 +149,164 @@ impl Session {
             self.protocol.ok_or(Error { code: 22, text: "send init before txn_begin".into() })?;
         let names = participants(r.body)?.unwrap_or_else(|| self.participants.clone());
         let transfer = largest_transfer(r.body)?;
-        let timeout = match r.body.get("participant_timeout_ms") {
-            None => None,
-            Some(v) => Some(v.as_u64().filter(|t| *t > 0).ok_or_else(|| {
-                malformed("\"participant_timeout_ms\" must be a positive whole number")
-            })?),
-        };
-        let crash_after = match r.body.get("crash_coordinator_after") {
-            None => None,
-            Some(Value::String(s)) => Some(s.as_str()),
-            Some(_) => return Err(malformed("\"crash_coordinator_after\" must be a phase name")),
+        let timeout = match positive(r.body, "participant_timeout_ms")? {
+            Some(t) => Some(t),
+            None => positive(r.body, "timeout_ms")?,
         };
         let n = names.len();
+        let (first, crash_phases, timeout_param): (&str, &[&str], &str) = match protocol {
+            CourseProtocol::TwoPc => ("2PC", &["prepare", "commit"], "in_doubt_timeout_ticks"),
+            CourseProtocol::ThreePc => (
+                "3PC",
+                &["can_commit", "prepare", "pre_commit", "do_commit"],
+                "participant_timeout_ticks",
+            ),
+        };
+        // A phase name -> the trigger "the coordinator has sent that message to everyone".
+        let phase_trigger = |field: &str| -> Result<Option<Value>, Error> {
+            let phase = match r.body.get(field) {
+                None => return Ok(None),
+                Some(Value::String(s)) => s.as_str(),
+                Some(_) => return Err(malformed(format!("\"{field}\" must be a phase name"))),
+            };
+            if !crash_phases.contains(&phase) {
+                return Err(malformed(format!(
+                    "{first} {field} \"{phase}\" is unknown (known: {})",
+                    crash_phases.join(", ")
+                )));
+            }
+            let kind = match (protocol, phase) {
+                (CourseProtocol::ThreePc, "prepare") => "can_commit",
+                (_, kind) => kind,
+            };
+            Ok(Some(json!({"sent": kind, "by": "coord", "count": n})))
+        };
+        let crash = phase_trigger("crash_coordinator_after")?;
+        let partition = match phase_trigger("partition_after")? {
+            None => None,
+            Some(after) => {
+                let cut = partitioned(r.body, &names)?;
+                let rest: Vec<String> = std::iter::once("coord".to_string())
+                    .chain((1..=n).filter(|i| !cut.contains(i)).map(|i| format!("p{i}")))
+                    .collect();
+                let cut: Vec<String> = cut.iter().map(|i| format!("p{i}")).collect();
+                Some(json!({"after": after, "partition": [rest, cut]}))
+            }
+        };
         let mut params = json!({"participants": n});
         if let Some(t) = timeout {
-            params["in_doubt_timeout_ticks"] = json!(t);
+            params[timeout_param] = json!(t);
         }
-        let trigger = match (protocol, crash_after) {
-            (_, None) => None,
-            (CourseProtocol::TwoPc, Some("prepare")) => {
-                Some(json!({"sent": "prepare", "by": "coord", "count": n}))
-            }
-            (CourseProtocol::TwoPc, Some("commit")) => {
-                Some(json!({"sent": "commit", "by": "coord", "count": n}))
-            }
-            (CourseProtocol::TwoPc, Some(other)) => {
-                return Err(malformed(format!(
-                    "2PC crash_coordinator_after \"{other}\" is unknown (known: prepare, commit)"
-                )))
-            }
-            (CourseProtocol::ThreePc, _) => None,
+        let name = match protocol {
+            CourseProtocol::TwoPc => "two_pc",
+            CourseProtocol::ThreePc => "three_pc",
         };
-        if protocol == CourseProtocol::ThreePc {
-            return Err(Error {
-                code: 10,
-                text:
-                    "three-phase commit is not in this build yet; init with \"protocol\": \"2pc\""
-                        .into(),
-            });
+        match (protocol, r.body.get("termination")) {
+            (_, None) => {}
+            (CourseProtocol::ThreePc, Some(Value::String(t))) if t == "timeout" || t == "elect" => {
+                params["termination"] = json!(t)
+            }
+            _ => {
+                return Err(malformed(
+                    "\"termination\" is \"timeout\" or \"elect\", and only for 3PC",
+                ))
+            }
         }
+        let mut faults = Vec::new();
+        if let Some(after) = crash {
+            faults.push(json!({"after": after, "crash": "coord"}));
+        }
+        faults.extend(partition);
         let mut scenario = json!({
-            "version": 1, "protocol": "two_pc", "seed": 1, "params": params,
+            "version": 1, "protocol": name, "seed": 1, "params": params,
             "requests": [{"at": 0, "request": {"transfer": transfer}}],
+            "faults": faults,
             "limits": {"max_ticks": CASE_LIMIT_TICKS, "max_events": 100_000},
         });
-        if let Some(after) = trigger {
-            scenario["faults"] = json!([{"after": after, "crash": "coord"}]);
+        if protocol == CourseProtocol::ThreePc {
+            // One latency for every message: participants that reach the same state at the
+            // same step time out in participant order, as the course's example lists them.
+            scenario["network"] = json!({"latency_ticks_min": 10, "latency_ticks_max": 10});
         }
         let scenario =
             Scenario::from_json(&scenario.to_string()).map_err(|e| malformed(e.to_string()))?;
-        let run = Recorded::<TwoPc>::new(&scenario).map_err(|e| malformed(e.to_string()))?;
         self.txns += 1;
         let txn_id = format!("txn{}", self.txns);
         let body =
             json!({"type": "txn_begin_ok", "in_reply_to": r.body.get("msg_id"), "txn_id": txn_id});
-        let lines = vec![self.reply(r.dest, r.src, body)];
-        // 2PC: prepared participants of a crashed coordinator stay blocked and announce
-        // nothing; the outcome of a normal run is visible in the trace (`--trace`).
-        self.last_run = Some(Box::new(run));
+        let mut lines = vec![self.reply(r.dest, r.src, body)];
+        match protocol {
+            CourseProtocol::TwoPc => {
+                // Prepared participants of a crashed coordinator stay blocked and announce
+                // nothing; the outcome of a normal run is visible in the trace (`--trace`).
+                let run =
+                    Recorded::<TwoPc>::new(&scenario).map_err(|e| malformed(e.to_string()))?;
+                self.last_run = Some(Box::new(run));
+            }
+            CourseProtocol::ThreePc => {
+                let run =
+                    Recorded::<ThreePc>::new(&scenario).map_err(|e| malformed(e.to_string()))?;
+                // Events are in virtual-time order already.
+                let by_timeout: Vec<usize> = run
+                    .run()
+                    .events
+                    .iter()
+                    .filter_map(|e| match (&e.kind, e.node) {
+                        (EventKind::Decide { decision }, Some(node))
+                            if decision.basis == Basis::ParticipantTimeout
+                                && decision.outcome == Outcome::Commit =>
+                        {
+                            Some(node.0 as usize)
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                for node in by_timeout {
+                    let p = names[node - 1].clone();
+                    let body = json!({"type": "have_committed", "src": p, "txn_id": txn_id,
+                                      "recovery": "timeout"});
+                    lines.push(self.reply(&p, r.src, body));
+                }
+                self.last_run = Some(Box::new(run));
+            }
+        }
         Ok(lines)
     }
+}
+
+/// An optional positive whole number.
+fn positive(body: &Map<String, Value>, field: &str) -> Result<Option<u64>, Error> {
+    match body.get(field) {
+        None => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .filter(|t| *t > 0)
+            .map(Some)
+            .ok_or_else(|| malformed(format!("\"{field}\" must be a positive whole number"))),
+    }
+}
+
+/// `partitioned_participants` as 1-based indexes into the case's participant list.
+fn partitioned(body: &Map<String, Value>, names: &[String]) -> Result<Vec<usize>, Error> {
+    let bad = || {
+        malformed(format!(
+            "\"partitioned_participants\" must list some of the participants ({})",
+            names.join(", ")
+        ))
+    };
+    let list = body.get("partitioned_participants").and_then(Value::as_array).ok_or_else(bad)?;
+    let mut cut = Vec::new();
+    for v in list {
+        let i = v.as_str().and_then(|p| names.iter().position(|n| n == p)).ok_or_else(bad)?;
+        if !cut.contains(&(i + 1)) {
+            cut.push(i + 1);
+        }
+    }
+    if cut.is_empty() {
+        return Err(bad());
+    }
+    cut.sort_unstable();
+    Ok(cut)
 }
 
 fn parse_envelope(v: &Value) -> Result<Request<'_>, Error> {
