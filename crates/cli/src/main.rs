@@ -1,6 +1,7 @@
 //! `commitscope`: run a scenario, speak the course's JSON-lines harness, sweep random
 //! fault schedules, benchmark the simulator.
 
+mod compare;
 mod harness;
 
 use commitscope_engine::erased::AnyRun;
@@ -17,7 +18,9 @@ const USAGE: &str = "usage:
                                      (--trace: each transaction's trace on stderr)
   commitscope sweep [--seeds N] [--from SEED]
                                      random fault schedules for 2PC; prints the first failing seed
-  commitscope bench [--seconds S]    simulated events per second, 2PC with 5 participants";
+  commitscope bench [--seconds S]    simulated events per second, 2PC with 5 participants
+  commitscope compare [--participants N] [--json]
+                                     2PC and 3PC measured side by side: costs and fault plans";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Some("sweep") => sweep_cmd(&args[1..]),
+        Some("compare") => compare::cmd(&args[1..]),
         Some("bench") => bench(&args[1..]),
         _ => Err(USAGE.to_string()),
     };
