@@ -1,7 +1,9 @@
 //! Cross-crate tests, one module per area (ripgrep's layout: one test binary).
 
+mod compare;
 mod determinism;
 mod harness;
 mod scenario_errors;
 mod sweep;
+mod three_pc;
 mod two_pc;

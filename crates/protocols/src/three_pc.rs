@@ -477,7 +477,6 @@ pub enum Phase {
     CollectingVotes,
     PreCommitting,
     Committing,
-    Aborting,
     /// A recovered coordinator with PRE-COMMIT and no decision, asking the participants.
     Asking,
     Done,
@@ -497,7 +496,6 @@ impl Kind for Phase {
             Phase::CollectingVotes => "collecting_votes",
             Phase::PreCommitting => "pre_committing",
             Phase::Committing => "committing",
-            Phase::Aborting => "aborting",
             Phase::Asking => "asking",
             Phase::Done => "done",
             Phase::Working => "working",
@@ -1051,15 +1049,15 @@ impl ThreePc {
                 match msg {
                     Msg::CanCommit { .. } => unreachable!("handled above"),
                     Msg::PreCommit { .. } => match t.status {
-                        Status::Uncertain { .. } if !t.recovered => {
-                            // Only from the node it waits for: once it has reported to a
-                            // leader, a late PreCommit from the old coordinator is ignored.
-                            if from == t.leader && !t.suspects.contains(from) {
-                                ctx.persist(Record::PreCommitted { txn });
-                                t.status = Status::Committable { since: ctx.now };
-                                ctx.send(from, Msg::PreCommitAck { txn });
-                                Self::wait_on(ctx, txn, t, from);
-                            }
+                        // Only from the node it waits for: once it has reported to a
+                        // leader, a late PreCommit from the old coordinator is ignored.
+                        Status::Uncertain { .. }
+                            if !t.recovered && from == t.leader && !t.suspects.contains(from) =>
+                        {
+                            ctx.persist(Record::PreCommitted { txn });
+                            t.status = Status::Committable { since: ctx.now };
+                            ctx.send(from, Msg::PreCommitAck { txn });
+                            Self::wait_on(ctx, txn, t, from);
                         }
                         Status::Committable { .. } if !t.recovered && from == t.leader => {
                             ctx.send(from, Msg::PreCommitAck { txn }) // a duplicate
@@ -1287,7 +1285,6 @@ impl Protocol for ThreePc {
         "collecting_votes",
         "pre_committing",
         "committing",
-        "aborting",
         "asking",
         "done",
         "working",
@@ -1511,7 +1508,9 @@ impl Protocol for ThreePc {
                     Stage::PreCommitting => Phase::PreCommitting,
                     Stage::Asking => Phase::Asking,
                     Stage::Decided(Outcome::Commit, _) => Phase::Committing,
-                    Stage::Decided(Outcome::Abort, _) => Phase::Aborting,
+                    // Nothing more to do: DoAbort is not acknowledged (whoever missed it
+                    // times out, terminates or asks).
+                    Stage::Decided(Outcome::Abort, _) => Phase::Done,
                 },
             },
             State::Part { txns } => match txns.last_key_value() {
