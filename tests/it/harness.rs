@@ -82,3 +82,55 @@ fn two_pc_without_faults_commits() {
     let d = decisions(&*run);
     assert!(d.values().all(|v| v == "COMMIT t1.1"), "{d:?}");
 }
+
+/// Runs one 3PC transaction (the default protocol) and returns its run.
+fn begin_3pc(body: &str) -> (Vec<String>, Box<dyn commitscope_engine::erased::AnyRun>) {
+    let mut session = Session::default();
+    session.handle(r#"{"src":"c0","dest":"coord","body":{"type":"init","msg_id":1,"participants":["p1","p2","p3"]}}"#);
+    let line =
+        format!(r#"{{"src":"c1","dest":"coord","body":{{"type":"txn_begin","msg_id":2,{body}}}}}"#);
+    let out = session.handle(&line);
+    (out, session.last_run.take().expect("a transaction ran"))
+}
+
+#[test]
+fn three_pc_crash_after_can_commit_or_prepare_aborts_everyone_by_timeout() {
+    for phase in ["can_commit", "prepare"] {
+        let (out, run) = begin_3pc(&format!(
+            r#""crash_coordinator_after":"{phase}","participant_timeout_ms":2000"#
+        ));
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(run.protocol(), "three_pc");
+        let d = decisions(&*run);
+        for p in ["p1", "p2", "p3"] {
+            assert_eq!(d[p], "ABORT t1.1 (by participant timeout)", "{phase}");
+        }
+        let first_abort = run.events().iter().find(|e| e.kind == "decide").unwrap();
+        assert!((2000..2100).contains(&first_abort.time), "{}", first_abort.time);
+    }
+}
+
+#[test]
+fn three_pc_partition_after_pre_commit_splits_the_decision() {
+    let (out, run) = begin_3pc(
+        r#""partition_after":"pre_commit","partitioned_participants":["p3"],"timeout_ms":500"#,
+    );
+    assert_eq!(out.len(), 1, "{out:?}");
+    let d = decisions(&*run);
+    assert_eq!(d["p3"], "ABORT t1.1 (by participant timeout)");
+    assert_eq!(d["p1"], "COMMIT t1.1");
+    let ac1 = run.properties().into_iter().find(|p| p.id == "AC1").unwrap();
+    assert!(ac1.first.is_some(), "AC1 must be violated");
+}
+
+#[test]
+fn three_pc_elect_extension_finishes_through_the_elected_participant() {
+    let (out, run) = begin_3pc(
+        r#""crash_coordinator_after":"pre_commit","participant_timeout_ms":2000,"termination":"elect""#,
+    );
+    // Nobody committed by timeout: nothing to announce.
+    assert_eq!(out.len(), 1, "{out:?}");
+    let d = decisions(&*run);
+    assert_eq!(d["p1"], "COMMIT t1.1 (by termination: a participant was committable)");
+    assert_eq!(d["p2"], "COMMIT t1.1");
+}
