@@ -169,8 +169,12 @@ fn check_narrations(id: &str, s: &Scenario) -> std::collections::BTreeSet<String
                     );
                 } else {
                     let reason = e.drop_reason.expect("a drop has a reason");
-                    let said =
-                        format!("{} from {peer} to {here} is lost: {}", e.label, reason.describe());
+                    let copy = if e.duplicate { " (a duplicate copy)" } else { "" };
+                    let said = format!(
+                        "{}{copy} from {peer} to {here} is lost: {}",
+                        e.label,
+                        reason.describe()
+                    );
                     assert_eq!(e.narration, said, "{}", fail(i, "drop narration"));
                     let (from, to) = (NodeId(e.peer.unwrap_or(0)), NodeId(e.node.unwrap_or(0)));
                     let true_reason = match reason {

@@ -23,7 +23,7 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "unknown field `foo`",
     ),
     ("missing protocol", r#"{"version": 1}"#, "scenario", "missing field `protocol`"),
-    ("not an object", "[]", "scenario", "expected struct Scenario"),
+    ("not an object", "[]", "scenario", "expected a JSON object"),
     ("empty input", "", "scenario", "EOF"),
     (
         "seed negative",

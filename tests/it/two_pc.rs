@@ -34,7 +34,7 @@ fn all_vote_yes_everyone_commits() {
         AC1: holds
         AC2: holds
         abort_reachable: not witnessed
-        commit_reachable: witnessed at #26
+        commit_reachable: witnessed at #25
         durable: holds
         ",
     );
@@ -62,7 +62,7 @@ fn one_no_vote_aborts_everyone() {
         p3: aborted · ABORT t1.1 · log [PREPARED t1.1, ABORT t1.1]
         AC1: holds
         AC2: holds
-        abort_reachable: witnessed at #19
+        abort_reachable: witnessed at #18
         commit_reachable: not witnessed
         durable: holds
         ",
@@ -88,7 +88,7 @@ fn transfer_above_max_transfer_makes_participants_vote_no() {
         p3: aborted · ABORT t1.1 · log [ABORT t1.1]
         AC1: holds
         AC2: holds
-        abort_reachable: witnessed at #9
+        abort_reachable: witnessed at #8
         commit_reachable: not witnessed
         durable: holds
         ",
@@ -115,7 +115,7 @@ fn participant_crash_before_voting_aborts_by_vote_timeout() {
         p3: aborted · ABORT t1.1 · log [PREPARED t1.1, ABORT t1.1]
         AC1: holds
         AC2: holds
-        abort_reachable: witnessed at #33
+        abort_reachable: witnessed at #32
         commit_reachable: not witnessed
         durable: holds
         ",
@@ -127,8 +127,8 @@ fn participant_crash_before_voting_aborts_by_vote_timeout() {
     let abort = first(&*run, &Sel::kind("persist").at("coord").of("abort"));
     assert_eq!(
         abort.id,
-        timeout.id + 2,
-        "the timeout's handler forces ABORT (after the phase event)"
+        timeout.id + 1,
+        "the timeout's handler forces ABORT first (the phase event follows it)"
     );
     // After recovering at t=150 it learns the abort from the coordinator's re-sent Abort.
     let learned = first(&*run, &Sel::kind("deliver").at("p2").of("abort"));
@@ -183,7 +183,7 @@ fn coordinator_crash_after_logging_commit_recovers_and_finishes() {
         AC1: holds
         AC2: holds
         abort_reachable: not witnessed
-        commit_reachable: witnessed at #86
+        commit_reachable: witnessed at #25
         durable: holds
         ",
     );
@@ -217,7 +217,7 @@ fn lost_commit_is_retransmitted() {
         AC1: holds
         AC2: holds
         abort_reachable: not witnessed
-        commit_reachable: witnessed at #26
+        commit_reachable: witnessed at #25
         durable: holds
         ",
     );
@@ -250,7 +250,7 @@ fn duplicated_prepare_and_commit_are_idempotent() {
         AC1: holds
         AC2: holds
         abort_reachable: not witnessed
-        commit_reachable: witnessed at #28
+        commit_reachable: witnessed at #27
         durable: holds
         ",
     );
@@ -281,7 +281,7 @@ fn cooperative_termination_learns_the_outcome_from_a_peer() {
         AC1: holds
         AC2: holds
         abort_reachable: not witnessed
-        commit_reachable: witnessed at #26
+        commit_reachable: witnessed at #25
         durable: holds
         ",
     );
@@ -294,7 +294,7 @@ fn cooperative_termination_learns_the_outcome_from_a_peer() {
     assert_eq!(count(&*run, &Sel::kind("send").at("coord").of("commit")), 1);
     // Right after the crash nobody knows the outcome yet (p1's Commit is in flight), so
     // all three count as blocked; the moment p1 learns it, nobody is any more.
-    let knows = first(&*run, &Sel::kind("phase").at("p1").of("committed")).id;
+    let knows = first(&*run, &Sel::kind("decide").at("p1")).id;
     let spans = run.blocked_spans();
     assert_eq!(spans.len(), 3, "{spans:?}");
     assert!(spans.iter().all(|b| b.until == Some(knows)), "{spans:?}");
@@ -319,7 +319,7 @@ fn peer_that_never_prepared_aborts_and_later_votes_no() {
         p3: aborted · ABORT t1.1 · log [ABORT t1.1]
         AC1: holds
         AC2: holds
-        abort_reachable: witnessed at #32
+        abort_reachable: witnessed at #31
         commit_reachable: not witnessed
         durable: holds
         ",
@@ -357,7 +357,7 @@ fn recovered_coordinator_presumes_abort_for_an_unknown_transaction() {
         p3: aborted · ABORT t1.1 · log [PREPARED t1.1, ABORT t1.1]
         AC1: holds
         AC2: holds
-        abort_reachable: witnessed at #80
+        abort_reachable: witnessed at #79
         commit_reachable: not witnessed
         durable: holds
         ",
@@ -397,7 +397,7 @@ fn transaction_ids_stay_unique_across_coordinator_restarts() {
         AC1: holds
         AC2: holds
         abort_reachable: not witnessed
-        commit_reachable: witnessed at #86
+        commit_reachable: witnessed at #25
         durable: holds
         ",
     );
@@ -439,7 +439,13 @@ fn triggers_fire_exactly_where_they_say() {
         let crash = first(&*run, &Sel::kind("crash"));
         assert_eq!(crash.node.map(|c| name(&*run, c)), Some(*node), "{trigger}");
         let named = Sel::kind(kind).of(sub).at(node);
-        let before = run.events()[crash.id as usize - 1].clone();
+        // A decision belongs to the forced write it follows (sim.rs): a crash triggered
+        // by that write comes right after the Decide.
+        let mut k = crash.id as usize - 1;
+        if *kind == "persist" && run.events()[k].kind == "decide" {
+            k -= 1;
+        }
+        let before = run.events()[k].clone();
         assert!(
             named.matches(&*run, &before),
             "{trigger}: the crash follows {}\n{}",
@@ -476,7 +482,10 @@ fn partition_into_groups_drops_messages_between_groups() {
         r#"{"at": 0, "partition": [["coord", "p1"], ["p2", "p3"]]}, {"at": 150, "heal": true}"#,
     ));
     let net = select(&*run, &Sel::kind("network"));
-    assert_eq!(net[0].narration, "the network partitions into {coord, p1} | {p2, p3}");
+    assert_eq!(
+        net[0].narration,
+        "the network partitions into {coord, p1} | {p2, p3}; no other link is cut"
+    );
     assert_eq!(net[1].narration, "the network heals: every link works again");
     let drops = select(&*run, &Sel::kind("drop"));
     assert!(!drops.is_empty());
@@ -502,7 +511,7 @@ fn partition_into_groups_drops_messages_between_groups() {
         p3: aborted · ABORT t1.1 · log [ABORT t1.1]
         AC1: holds
         AC2: holds
-        abort_reachable: witnessed at #23
+        abort_reachable: witnessed at #22
         commit_reachable: not witnessed
         durable: holds
         ",
@@ -511,7 +520,7 @@ fn partition_into_groups_drops_messages_between_groups() {
     let run = run_json(&scenario("", ONE_REQUEST, r#"{"at": 0, "partition": [["p3"]]}"#));
     assert_eq!(
         first(&*run, &Sel::kind("network")).narration,
-        "the network partitions into {p3} | {coord, p1, p2}"
+        "the network partitions into {p3} | {coord, p1, p2}; no other link is cut"
     );
     assert!(select(&*run, &Sel::kind("drop"))
         .iter()
@@ -551,7 +560,7 @@ fn one_way_cut_drops_only_one_direction() {
         p3: aborted · ABORT t1.1 · log [PREPARED t1.1, ABORT t1.1]
         AC1: holds
         AC2: holds
-        abort_reachable: witnessed at #38
+        abort_reachable: witnessed at #37
         commit_reachable: not witnessed
         durable: holds
         ",
@@ -599,7 +608,7 @@ fn isolating_a_node_drops_everything_to_and_from_it_until_healed() {
         p3: aborted · ABORT t1.1 · log [PREPARED t1.1, ABORT t1.1]
         AC1: holds
         AC2: holds
-        abort_reachable: witnessed at #43
+        abort_reachable: witnessed at #42
         commit_reachable: not witnessed
         durable: holds
         ",

@@ -18,6 +18,7 @@ const USAGE: &str = "usage:
                                      (--trace: each transaction's trace on stderr)
   commitscope sweep [--seeds N] [--from SEED]
                                      random fault schedules for 2PC; prints the first failing seed
+  commitscope presets [--hashes]     list the presets (--hashes: tests/golden/trace_hashes.json)
   commitscope bench [--seconds S]    simulated events per second, 2PC with 5 participants
   commitscope compare [--participants N] [--json]
                                      2PC and 3PC measured side by side: costs and fault plans";
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Some("sweep") => sweep_cmd(&args[1..]),
+        Some("presets") => presets(args.iter().any(|a| a == "--hashes")),
         Some("compare") => compare::cmd(&args[1..]),
         Some("bench") => bench(&args[1..]),
         _ => Err(USAGE.to_string()),
@@ -107,6 +109,25 @@ pub fn print_run(run: &dyn AnyRun, out: &mut impl Write) -> std::io::Result<()> 
     }
     writeln!(out, "seed: {}", run.scenario().seed)?;
     writeln!(out, "trace hash: {:016x}", run.trace_hash())
+}
+
+fn presets(hashes: bool) -> Result<ExitCode, String> {
+    use commitscope_protocols::presets::ALL;
+    let mut golden = serde_json::Map::new();
+    for p in ALL {
+        let run =
+            commitscope_protocols::run(&p.scenario()).map_err(|e| format!("{}: {e}", p.id))?;
+        if hashes {
+            golden.insert(p.id.to_string(), format!("{:016x}", run.trace_hash()).into());
+        } else {
+            println!("{:<45} {}", p.id, p.title());
+        }
+    }
+    if hashes {
+        let text = serde_json::to_string_pretty(&golden).map_err(|e| e.to_string())?;
+        println!("{text}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn base_2pc(participants: u32) -> Scenario {

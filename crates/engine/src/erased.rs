@@ -142,10 +142,11 @@ fn info<P: Protocol>(nodes: &[NodeSpec], e: &crate::trace::Event<P>) -> EventInf
             i.duplicate = *duplicate;
             i.payload = json(msg);
         }
-        EventKind::Drop { from, msg, msg_id, reason } => {
+        EventKind::Drop { from, msg, msg_id, duplicate, reason } => {
             i.label = msg.to_string();
             i.peer = Some(from.0);
             i.msg_id = Some(*msg_id);
+            i.duplicate = *duplicate;
             i.drop_reason = Some(*reason);
             i.payload = json(msg);
         }

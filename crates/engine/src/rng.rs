@@ -46,7 +46,10 @@ impl Rng {
         if hi <= lo {
             return lo;
         }
-        lo + self.below(hi - lo + 1)
+        match (hi - lo).checked_add(1) {
+            Some(span) => lo + self.below(span),
+            None => self.next_u64(), // the whole u64 range
+        }
     }
 
     /// True with probability `ratio`.
@@ -98,6 +101,8 @@ mod tests {
             assert!((5..=9).contains(&x));
         }
         assert_eq!(r.range_inclusive(3, 3), 3);
+        assert_eq!(r.range_inclusive(u64::MAX, u64::MAX), u64::MAX);
+        let _any = r.range_inclusive(0, u64::MAX); // no overflow
         assert_eq!(r.below(0), 0);
     }
 

@@ -50,22 +50,27 @@ pub struct Scenario {
 impl Scenario {
     /// Parses scenario JSON; errors name the JSON path of the bad field.
     pub fn from_json(text: &str) -> Result<Scenario, ScenarioError> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let scenario: Scenario = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            let path = if path == "." { "scenario".to_string() } else { path };
-            ScenarioError::new(path, e.into_inner().to_string())
-        })?;
-        if scenario.version != SCENARIO_VERSION {
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| ScenarioError::new("scenario", format!("not valid JSON: {e}")))?;
+        if !value.is_object() {
             return Err(ScenarioError::new(
-                "version",
-                format!(
-                    "unknown version {} (this build reads version {SCENARIO_VERSION})",
-                    scenario.version
-                ),
+                "scenario",
+                "expected a JSON object with \"version\", \"protocol\" and the rest",
             ));
         }
-        Ok(scenario)
+        // The version decides how the rest is read, so it is checked first.
+        match value.get("version") {
+            Some(v) if v.as_u64() == Some(u64::from(SCENARIO_VERSION)) => {}
+            Some(v) => {
+                return Err(ScenarioError::new(
+                    "version",
+                    format!("unknown version {v} (this build reads version {SCENARIO_VERSION})"),
+                ))
+            }
+            None => return Err(ScenarioError::new("version", "missing (write \"version\": 1)")),
+        }
+        serde_path_to_error::deserialize(&value)
+            .map_err(|e| ScenarioError::new(join_path("", e.path()), e.into_inner().to_string()))
     }
 
     pub fn to_json(&self) -> String {
@@ -290,7 +295,7 @@ pub fn resolve<P: Protocol>(s: &Scenario) -> Result<Resolved<P>, ScenarioError> 
         P::Params::default()
     } else {
         serde_path_to_error::deserialize(&s.params).map_err(|e| {
-            ScenarioError::new(format!("params.{}", e.path()), e.into_inner().to_string())
+            ScenarioError::new(join_path("params", e.path()), e.into_inner().to_string())
         })?
     };
     P::validate(&params)
@@ -321,12 +326,7 @@ pub fn resolve<P: Protocol>(s: &Scenario) -> Result<Resolved<P>, ScenarioError> 
             let empty = serde_json::Value::Object(Default::default());
             let value = if r.request.is_null() { &empty } else { &r.request };
             let request = serde_path_to_error::deserialize(value).map_err(|e| {
-                let inner = e.path().to_string();
-                let path = if inner == "." {
-                    format!("requests[{i}].request")
-                } else {
-                    format!("requests[{i}].request.{inner}")
-                };
+                let path = join_path(&format!("requests[{i}].request"), e.path());
                 ScenarioError::new(path, e.into_inner().to_string())
             })?;
             Ok((r.at, node, request))
@@ -377,6 +377,19 @@ pub fn resolve<P: Protocol>(s: &Scenario) -> Result<Resolved<P>, ScenarioError> 
         faults,
         msg_rules,
     })
+}
+
+/// `prefix.inner`, where serde's path may be the root (".") or end in an unknown place
+/// ("?"): the path keeps only what is known.
+fn join_path(prefix: &str, inner: &serde_path_to_error::Path) -> String {
+    let inner = inner.to_string();
+    let known = inner.split('?').next().unwrap_or_default().trim_matches('.');
+    match (prefix.is_empty(), known.is_empty()) {
+        (true, true) => "scenario".to_string(),
+        (true, false) => known.to_string(),
+        (false, true) => prefix.to_string(),
+        (false, false) => format!("{prefix}.{known}"),
+    }
 }
 
 enum Resolution {
@@ -437,11 +450,26 @@ fn resolve_fault<P: Protocol>(
         if resolved.iter().all(|g| g.is_empty()) {
             return Err(ScenarioError::new(at("partition"), "name at least one node"));
         }
+        let mut seen = Vec::new();
+        for (g, group) in groups.iter().enumerate() {
+            for (k, name) in group.iter().enumerate() {
+                if seen.contains(&name) {
+                    return Err(ScenarioError::new(
+                        at(&format!("partition[{g}][{k}]")),
+                        format!("\"{name}\" is listed twice: each node is in one group"),
+                    ));
+                }
+                seen.push(name);
+            }
+        }
         actions.push(Resolution::Node(NodeFault::Net(NetFault::Partition(resolved))));
     }
     if let Some(link) = &f.cut {
         let from = names.get(&at("cut.from"), &link.from)?;
         let to = names.get(&at("cut.to"), &link.to)?;
+        if from == to {
+            return Err(ScenarioError::new(at("cut.to"), "a cut needs two different nodes"));
+        }
         actions.push(Resolution::Node(NodeFault::Net(NetFault::Cut { from, to })));
     }
     if let Some(n) = &f.isolate {

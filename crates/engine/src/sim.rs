@@ -67,6 +67,8 @@ impl Network {
                 }
             }
             NetFault::Partition(groups) => {
+                // A partition describes the whole network: it replaces earlier cuts.
+                self.cut.iter_mut().for_each(|c| *c = false);
                 let group_of = |n: NodeId| groups.iter().position(|g| g.contains(&n));
                 for a in all.clone() {
                     for b in all.clone() {
@@ -328,12 +330,18 @@ impl<P: Protocol> Simulator<P> {
             return None;
         }
         loop {
-            if let Some((i, cause)) = self.fire_now.pop_front() {
-                self.cause = Some(cause);
-                if let Some(ev) = self.apply_fault(i) {
-                    return Some(self.finish(ev));
+            // A decision belongs to the step that forced it: a triggered fault never falls
+            // between a forced write and the Decide that follows it.
+            let decide_next =
+                matches!(self.pending.front(), Some(Pending::Effect(_, Effect::Decide { .. }, _)));
+            if !decide_next {
+                if let Some((i, cause)) = self.fire_now.pop_front() {
+                    self.cause = Some(cause);
+                    if let Some(ev) = self.apply_fault(i) {
+                        return Some(self.finish(ev));
+                    }
+                    continue;
                 }
-                continue;
             }
             if let Some(p) = self.pending.pop_front() {
                 if let Some(ev) = self.apply_pending(p) {
@@ -346,6 +354,9 @@ impl<P: Protocol> Simulator<P> {
                 return None;
             };
             if q.time > self.limits.max_ticks {
+                if self.is_stale(&q.item) {
+                    continue; // a cancelled timer does not keep a finished run going
+                }
                 self.end = Some(RunEnd::MaxTicks);
                 return None;
             }
@@ -354,6 +365,16 @@ impl<P: Protocol> Simulator<P> {
             if let Some(ev) = self.apply_item(q.item) {
                 return Some(self.finish(ev));
             }
+        }
+    }
+
+    /// A timer that was cancelled, re-armed or lost in a crash since it was queued.
+    fn is_stale(&self, item: &Item<P>) -> bool {
+        match item {
+            Item::Timer { node, timer, generation, .. } => {
+                self.world.node(*node).timers.get(timer).is_none_or(|(g, _)| g != generation)
+            }
+            _ => false,
         }
     }
 
@@ -535,12 +556,12 @@ impl<P: Protocol> Simulator<P> {
                         match rule.action {
                             MsgAction::Drop => drop = Some(DropReason::Injected),
                             MsgAction::Duplicate => duplicate = true,
-                            MsgAction::Delay(t) => delay += t,
+                            MsgAction::Delay(t) => delay = delay.saturating_add(t),
                         }
                     }
                 }
                 if duplicate {
-                    let again = delay + self.latency(msg_id, 4);
+                    let again = delay.saturating_add(self.latency(msg_id, 4));
                     let item = Item::Deliver {
                         msg_id,
                         from: node,
@@ -549,7 +570,7 @@ impl<P: Protocol> Simulator<P> {
                         duplicate: true,
                         drop: None,
                     };
-                    self.push(now + again, item);
+                    self.push(now.saturating_add(again), item);
                 }
                 let item = Item::Deliver {
                     msg_id,
@@ -559,13 +580,14 @@ impl<P: Protocol> Simulator<P> {
                     duplicate: false,
                     drop,
                 };
-                self.push(now + delay, item);
-                Some(self.event(Some(node), EventKind::Send { to, msg, arrives: now + delay }))
+                let arrives = now.saturating_add(delay);
+                self.push(arrives, item);
+                Some(self.event(Some(node), EventKind::Send { to, msg, arrives }))
             }
             Effect::SetTimer { timer, after } => {
                 self.seq += 1;
                 let generation = self.seq;
-                let at = now + after;
+                let at = now.saturating_add(after);
                 self.world.nodes[node.idx()].timers.insert(timer.clone(), (generation, at));
                 let set_by = self.next_event;
                 self.push(at, Item::Timer { node, timer: timer.clone(), generation, set_by });
@@ -620,9 +642,8 @@ impl<P: Protocol> Simulator<P> {
                     }
                 });
                 if let Some(reason) = reason {
-                    return Some(
-                        self.event(Some(to), EventKind::Drop { from, msg, msg_id, reason }),
-                    );
+                    let kind = EventKind::Drop { from, msg, msg_id, duplicate, reason };
+                    return Some(self.event(Some(to), kind));
                 }
                 let ev = self.event(
                     Some(to),
@@ -647,10 +668,18 @@ impl<P: Protocol> Simulator<P> {
         let mut ctx = Ctx { params, node, n_nodes, now, log: &slot.log, out: &mut out };
         P::on_input(&mut ctx, state, input);
         let after = P::phase(state);
+        // The phase change is narrated once what makes it durable is on disk: after the
+        // handler's last forced write (or decision), before the messages it sends.
+        let split = out
+            .iter()
+            .rposition(|e| matches!(e, Effect::Persist { .. } | Effect::Decide { .. }))
+            .map_or(0, |i| i + 1);
+        let mut effects = out.drain(..);
+        self.pending.extend(effects.by_ref().take(split).map(|e| Pending::Effect(node, e, cause)));
         if after != before {
             self.pending.push_back(Pending::Phase(node, before, after, cause));
         }
-        self.pending.extend(out.drain(..).map(|e| Pending::Effect(node, e, cause)));
+        self.pending.extend(effects.map(|e| Pending::Effect(node, e, cause)));
         self.out = out;
     }
 

@@ -38,6 +38,13 @@ pub fn random_scenario<P: Protocol>(base: &Scenario, seed: u64, cfg: &SweepConfi
     let params = resolve::<P>(base).expect("the sweep's base scenario is valid").params;
     let names: Vec<String> = P::nodes(&params).into_iter().map(|n| n.name).collect();
     let pick = |rng: &mut Rng| names[rng.below(names.len() as u64) as usize].clone();
+    // Two different nodes (a cut or a group of two needs them distinct).
+    let pick_two = |rng: &mut Rng| {
+        let n = names.len() as u64;
+        let a = rng.below(n);
+        let b = (a + 1 + rng.below(n.max(2) - 1)) % n;
+        (names[a as usize].clone(), names[b as usize].clone())
+    };
     let mut s = base.clone();
     s.seed = seed;
     s.network.loss = Ratio::new(rng.below(3) as u32, 20);
@@ -57,8 +64,14 @@ pub fn random_scenario<P: Protocol>(base: &Scenario, seed: u64, cfg: &SweepConfi
         match rng.below(6) {
             0 | 1 => f.crash = Some(pick(&mut rng)),
             2 => f.recover = Some(pick(&mut rng)),
-            3 => f.partition = Some(vec![vec![pick(&mut rng), pick(&mut rng)]]),
-            4 => f.cut = Some(LinkSpec { from: pick(&mut rng), to: pick(&mut rng) }),
+            3 => {
+                let (a, b) = pick_two(&mut rng);
+                f.partition = Some(vec![vec![a, b]]);
+            }
+            4 => {
+                let (from, to) = pick_two(&mut rng);
+                f.cut = Some(LinkSpec { from, to });
+            }
             _ => {
                 f.at = None;
                 let kind = P::MSG_KINDS[rng.below(P::MSG_KINDS.len() as u64) as usize];

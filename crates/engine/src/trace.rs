@@ -68,6 +68,7 @@ pub enum EventKind<P: Protocol> {
         from: NodeId,
         msg: P::Msg,
         msg_id: MsgId,
+        duplicate: bool,
         reason: DropReason,
     },
     TimerSet {
@@ -133,8 +134,9 @@ pub fn narrate<P: Protocol>(nodes: &[NodeSpec], ev: &Event<P>) -> String {
             let dup = if *duplicate { " (a duplicate copy)" } else { "" };
             format!("{here} receives {msg} from {}{dup}", name(*from))
         }
-        EventKind::Drop { from, msg, reason, .. } => {
-            format!("{msg} from {} to {here} is lost: {}", name(*from), reason.describe())
+        EventKind::Drop { from, msg, reason, duplicate, .. } => {
+            let copy = if *duplicate { " (a duplicate copy)" } else { "" };
+            format!("{msg}{copy} from {} to {here} is lost: {}", name(*from), reason.describe())
         }
         EventKind::TimerSet { timer, at } => format!("{here} sets timer {timer} to fire at t={at}"),
         EventKind::TimerFire { timer } => format!("{here}'s timer {timer} fires"),
@@ -156,6 +158,7 @@ pub fn narrate<P: Protocol>(nodes: &[NodeSpec], ev: &Event<P>) -> String {
             }
             NetFault::Isolate(n) => format!("{} is cut off from every other node", name(*n)),
             NetFault::Partition(groups) => {
+                // A partition replaces every earlier cut (sim.rs, Network::apply).
                 let mut listed: Vec<NodeId> = groups.iter().flatten().copied().collect();
                 listed.sort();
                 let rest: Vec<NodeId> = (0..nodes.len() as u32)
@@ -171,7 +174,7 @@ pub fn narrate<P: Protocol>(nodes: &[NodeSpec], ev: &Event<P>) -> String {
                     })
                     .collect();
                 sides.dedup();
-                format!("the network partitions into {}", sides.join(" | "))
+                format!("the network partitions into {}; no other link is cut", sides.join(" | "))
             }
         },
     };
