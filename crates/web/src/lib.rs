@@ -1,1 +1,21 @@
+//! CommitScope's front end: a Yew app that draws a recorded run as a space-time diagram,
+//! plays it back, and turns clicks into faults appended to the scenario.
+//!
+//! - `state`: the one `Reducible` AppState and its `Action`s (never panics on input).
+//! - `layout`: pure geometry of the diagram, tested natively.
+//! - `faults`: injected faults as scenario edits (fork, message selectors), pure.
+//! - `components`: function components that turn state and shapes into DOM/SVG.
+//! - `hooks`: the playback timer, keyboard shortcuts, element size.
 
+pub mod components;
+pub mod faults;
+pub mod hooks;
+pub mod layout;
+pub mod state;
+
+pub use components::app::{App, AppProps};
+
+/// Mounts the app into `root` (the page's `#app`, or a test's own element).
+pub fn mount(root: web_sys::Element) -> yew::AppHandle<App> {
+    yew::Renderer::<App>::with_root(root).render()
+}

@@ -1,0 +1,180 @@
+//! The scenario pickers and the playback bar.
+
+use crate::state::{Action, Jump, RunData, MAX_PARTICIPANTS, SPEEDS};
+use commitscope_engine::EventId;
+use commitscope_protocols::{presets, ProtocolKind};
+use std::rc::Rc;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct ToolbarProps {
+    pub data: Rc<RunData>,
+    pub undo: bool,
+    pub on_action: Callback<Action>,
+}
+
+#[component]
+pub fn Toolbar(props: &ToolbarProps) -> Html {
+    let scenario = props.data.run.scenario();
+    let cb = props.on_action.clone();
+    let on_preset = Callback::from(move |e: Event| {
+        let v = e.target_unchecked_into::<HtmlSelectElement>().value();
+        if !v.is_empty() {
+            cb.emit(Action::LoadPreset(v));
+        }
+    });
+    let cb = props.on_action.clone();
+    let on_protocol = Callback::from(move |e: Event| {
+        cb.emit(Action::SetProtocol(e.target_unchecked_into::<HtmlSelectElement>().value()))
+    });
+    let participants = scenario
+        .params
+        .get("participants")
+        .and_then(|v| v.as_u64())
+        .unwrap_or_else(|| props.data.run.nodes().len().saturating_sub(1) as u64);
+    let cb = props.on_action.clone();
+    let on_participants = Callback::from(move |e: Event| {
+        let v = e.target_unchecked_into::<HtmlSelectElement>().value();
+        if let Ok(n) = v.parse::<u32>() {
+            cb.emit(Action::SetParticipants(n));
+        }
+    });
+    let cb = props.on_action.clone();
+    let on_seed = Callback::from(move |e: Event| {
+        let input = e.target_unchecked_into::<HtmlInputElement>();
+        match input.value().trim().parse::<u64>() {
+            Ok(n) => cb.emit(Action::SetSeed(n)),
+            Err(_) => cb.emit(Action::DismissError),
+        }
+    });
+    let cb = props.on_action.clone();
+    let on_import = Callback::from(move |_| cb.emit(Action::ToggleImport));
+    let cb = props.on_action.clone();
+    let on_undo = Callback::from(move |_| cb.emit(Action::Undo));
+    let cb = props.on_action.clone();
+    let on_help = Callback::from(move |_| cb.emit(Action::ToggleHelp));
+    let current = props.data.preset.unwrap_or("");
+
+    html! {
+        <div class="toolbar" role="group" aria-label="Scenario">
+            <label class="field field-preset">
+                <span>{"Scenario"}</span>
+                <select onchange={on_preset} aria-label="Scenario preset">
+                    if current.is_empty() {
+                        <option value="" selected=true>{ scenario.title.clone().unwrap_or_else(|| "custom scenario".into()) }</option>
+                    }
+                    { for presets::ALL.iter().map(|p| html! {
+                        <option value={p.id} selected={p.id == current}>{ p.title() }</option>
+                    }) }
+                </select>
+            </label>
+            <label class="field">
+                <span>{"Protocol"}</span>
+                <select onchange={on_protocol} aria-label="Protocol">
+                    { for ProtocolKind::ALL.iter().map(|k| html! {
+                        <option value={k.name()} selected={k.name() == scenario.protocol}>{ k.title() }</option>
+                    }) }
+                </select>
+            </label>
+            <label class="field field-small">
+                <span>{"Participants"}</span>
+                <select onchange={on_participants} aria-label="Number of participants">
+                    { for (1..=MAX_PARTICIPANTS).map(|n| html! {
+                        <option value={n.to_string()} selected={u64::from(n) == participants}>{ n }</option>
+                    }) }
+                </select>
+            </label>
+            <label class="field field-small">
+                <span>{"Seed"}</span>
+                <input type="number" min="0" value={scenario.seed.to_string()} onchange={on_seed} aria-label="Random seed" />
+            </label>
+            <div class="toolbar-buttons">
+                <button onclick={on_undo} disabled={!props.undo} title="Undo the last change (U)">{"↶ Undo"}</button>
+                <button onclick={on_import} title="Paste or copy scenario JSON">{"{ } JSON"}</button>
+                <button onclick={on_help} aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)">{"?"}</button>
+            </div>
+        </div>
+    }
+}
+
+/// A 16px icon from one path (fonts on course pages may lack the media glyphs).
+fn icon(d: &'static str) -> Html {
+    html! {
+        <svg class="icon" width="14" height="14" viewBox="0 0 16 16" aria-hidden="true">
+            <path d={d} />
+        </svg>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct PlaybackProps {
+    pub data: Rc<RunData>,
+    pub cursor: Option<EventId>,
+    pub playing: bool,
+    pub speed: usize,
+    pub on_action: Callback<Action>,
+}
+
+#[component]
+pub fn Playback(props: &PlaybackProps) -> Html {
+    let data = &props.data;
+    let a = |action: Action| {
+        let cb = props.on_action.clone();
+        Callback::from(move |_: MouseEvent| cb.emit(action.clone()))
+    };
+    let cb = props.on_action.clone();
+    let on_speed = Callback::from(move |e: Event| {
+        if let Ok(i) = e.target_unchecked_into::<HtmlSelectElement>().value().parse::<usize>() {
+            cb.emit(Action::SetSpeed(i));
+        }
+    });
+    let cb = props.on_action.clone();
+    let on_scrub = Callback::from(move |e: InputEvent| {
+        if let Ok(t) = e.target_unchecked_into::<HtmlInputElement>().value().parse::<u64>() {
+            cb.emit(Action::SeekTime(t));
+        }
+    });
+    let time = data.time_at(props.cursor);
+    let end = data.rows.end_time;
+    let n = data.events().len();
+    let pos = props.cursor.map_or(0, |c| c as usize + 1);
+    let at_start = props.cursor.is_none();
+    let at_end = props.cursor == data.last();
+    html! {
+        <div class="playback" role="group" aria-label="Playback">
+            <div class="transport">
+                <button onclick={a(Action::ToStart)} disabled={at_start} aria-label="Jump to start (Home)" title="Start (Home)">{ icon("M2 2h2.5v12H2zM14 2L5.5 8l8.5 6z") }</button>
+                <button onclick={a(Action::Step(-1))} disabled={at_start} aria-label="Step back one event (←)" title="Step back (←)">{ icon("M11 2L4 8l7 6z") }</button>
+                <button class="play" onclick={a(Action::TogglePlay)} aria-pressed={props.playing.to_string()}
+                    aria-label={if props.playing { "Pause (Space)" } else { "Play (Space)" }}>
+                    if props.playing {
+                        { icon("M4 2h3v12H4zM9 2h3v12H9z") }{" Pause"}
+                    } else {
+                        { icon("M4 2l10 6l-10 6z") }{" Play"}
+                    }
+                </button>
+                <button onclick={a(Action::Step(1))} disabled={at_end} aria-label="Step forward one event (→)" title="Step forward (→)">{ icon("M5 2l7 6l-7 6z") }</button>
+                <button onclick={a(Action::ToEnd)} disabled={at_end} aria-label="Jump to end (End)" title="End (End)">{ icon("M11.5 2H14v12h-2.5zM2 2l8.5 6L2 14z") }</button>
+                <label class="speed">
+                    <span class="sr-only">{"Speed"}</span>
+                    <select onchange={on_speed} aria-label="Playback speed">
+                        { for SPEEDS.iter().enumerate().map(|(i, s)| html! {
+                            <option value={i.to_string()} selected={i == props.speed}>{ format!("{s}×") }</option>
+                        }) }
+                    </select>
+                </label>
+            </div>
+            <div class="scrub">
+                <input type="range" min="0" max={end.to_string()} value={time.to_string()} oninput={on_scrub}
+                    aria-label="Virtual time" aria-valuetext={format!("t={time} of {end}")} />
+                <span class="clock" aria-live="off">{ format!("t={time}/{end} · event {pos}/{n}") }</span>
+            </div>
+            <div class="jumps">
+                <button onclick={a(Action::Jump(Jump::Fault))} title="Next fault (F)">{"⚡ next fault"}</button>
+                <button onclick={a(Action::Jump(Jump::Decision))} title="Next decision (D)">{"● next decision"}</button>
+                <button onclick={a(Action::Jump(Jump::Violation))} title="Violation (V)">{"⚠ violation"}</button>
+            </div>
+        </div>
+    }
+}

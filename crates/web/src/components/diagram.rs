@@ -1,0 +1,370 @@
+//! The space-time diagram: turns `layout::Diagram` shapes into SVG. No geometry here.
+
+use crate::layout::{
+    self, Arrow, ArrowEnd, Band, BandKind, Label, Mark, MarkKind, Outcome, Viewport, GUTTER,
+};
+use crate::state::{Action, RunData, Selection};
+use commitscope_engine::EventId;
+use std::rc::Rc;
+use web_sys::Element;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct DiagramProps {
+    pub data: Rc<RunData>,
+    pub cursor: Option<EventId>,
+    pub selected: Selection,
+    pub on_action: Callback<Action>,
+}
+
+fn text(l: &Label, class: &'static str) -> Html {
+    let anchor = if l.leftwards { "end" } else { "start" };
+    html! {
+        <text class={class} x={fmt(l.x)} y={fmt(l.y)} text-anchor={anchor}>{ l.text.clone() }</text>
+    }
+}
+
+/// SVG coordinates as whole pixels (crisp lines, and no float formatting in the wasm).
+fn fmt(v: f64) -> String {
+    (v.round() as i64).to_string()
+}
+
+fn band(b: &Band, selected: bool) -> Html {
+    let (class, w) = match b.kind {
+        BandKind::Down => ("band band-down".to_string(), 16.0),
+        BandKind::Phase(c) => (format!("band band-{}", c.css()), 12.0),
+    };
+    let class = if selected { format!("{class} band-selected") } else { class };
+    html! {
+        <rect key={format!("b{}-{}", b.node, b.start)} class={class}
+            x={fmt(b.x - w / 2.0)} y={fmt(b.y0)} width={fmt(w)} height={fmt((b.y1 - b.y0).max(1.0))}
+            rx="3">
+            <title>{ format!("{}: {}", b.label, if b.kind == BandKind::Down { "the node is down" } else { "phase" }) }</title>
+        </rect>
+    }
+}
+
+fn arrow(a: &Arrow, data: &RunData, selected: bool, on_action: &Callback<Action>) -> Html {
+    let send = data.events().get(a.send as usize);
+    let end = data.events().get(a.key as usize);
+    let nodes = data.run.nodes();
+    let name =
+        |n: Option<u32>| n.and_then(|n| nodes.get(n as usize)).map_or("?", |s| s.name.as_str());
+    let what = send.map_or(String::new(), |e| e.label.clone());
+    let (from, to) = (name(send.and_then(|e| e.node)), name(send.and_then(|e| e.peer)));
+    let fate = match &a.end {
+        ArrowEnd::Delivered => format!("delivered at t={}", end.map_or(0, |e| e.time)),
+        ArrowEnd::Dropped(r) => format!("lost ({r})"),
+        ArrowEnd::InFlight => "still in flight at the end of the run".into(),
+    };
+    let dup = if a.duplicate { ", duplicate copy" } else { "" };
+    let aria = format!(
+        "message {what} from {from} to {to}, sent at t={}, {fate}{dup}",
+        send.map_or(0, |e| e.time)
+    );
+    let mut class = String::from("arrow");
+    match &a.end {
+        ArrowEnd::Delivered => {}
+        ArrowEnd::Dropped(_) => class.push_str(" arrow-dropped"),
+        ArrowEnd::InFlight => class.push_str(" arrow-inflight"),
+    }
+    if a.duplicate {
+        class.push_str(" arrow-dup");
+    }
+    if selected {
+        class.push_str(" arrow-selected");
+    }
+    let id = a.send;
+    let onclick = {
+        let cb = on_action.clone();
+        Callback::from(move |_: MouseEvent| cb.emit(Action::Select(Selection::Message(id))))
+    };
+    let onkeydown = {
+        let cb = on_action.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Enter" || e.key() == " " {
+                e.prevent_default();
+                e.stop_propagation();
+                cb.emit(Action::Select(Selection::Message(id)));
+            }
+        })
+    };
+    let marker = match a.end {
+        ArrowEnd::Delivered => "url(#cs-head)",
+        _ => "",
+    };
+    let cross = if let ArrowEnd::Dropped(_) = a.end {
+        let (x, y) = (a.x2, a.y2);
+        html! { <path class="cross" d={format!("M{} {} l10 10 M{} {} l-10 10", fmt(x - 5.0), fmt(y - 5.0), fmt(x + 5.0), fmt(y - 5.0))} /> }
+    } else {
+        html! {}
+    };
+    let dup_badge = if a.duplicate {
+        let (mx, my) = ((a.x1 + a.x2) / 2.0, (a.y1 + a.y2) / 2.0);
+        html! {
+            <g class="dup-badge">
+                <rect x={fmt(mx - 13.0)} y={fmt(my - 7.0)} width="26" height="13" rx="6" />
+                <text x={fmt(mx)} y={fmt(my + 3.5)} text-anchor="middle">{"×2"}</text>
+            </g>
+        }
+    } else {
+        html! {}
+    };
+    html! {
+        <g key={format!("a{}", a.key)} class={class} role="button" tabindex="0"
+            aria-label={aria.clone()} data-send={id.to_string()} {onclick} {onkeydown}>
+            <title>{ aria }</title>
+            <line class="hit" x1={fmt(a.x1)} y1={fmt(a.y1)} x2={fmt(a.x2)} y2={fmt(a.y2)} />
+            <line class="shaft" x1={fmt(a.x1)} y1={fmt(a.y1)} x2={fmt(a.x2)} y2={fmt(a.y2)} marker-end={marker} />
+            <circle class="tail" cx={fmt(a.x1)} cy={fmt(a.y1)} r="2.5" />
+            { cross }
+            { dup_badge }
+            { a.label.as_ref().map(|l| text(l, "msg-label")).unwrap_or_default() }
+        </g>
+    }
+}
+
+/// A glyph per kind: colour is never the only cue (commit ●✓, abort ■✕, crash ✕ octagon).
+fn glyph(m: &Mark) -> Html {
+    let (x, y) = (m.x, m.y);
+    match m.kind {
+        MarkKind::Persist => html! {
+            <g class="g-persist">
+                <rect x={fmt(x - 6.0)} y={fmt(y - 5.0)} width="12" height="10" rx="1.5" />
+                <line x1={fmt(x - 3.5)} y1={fmt(y - 1.5)} x2={fmt(x + 3.5)} y2={fmt(y - 1.5)} />
+                <line x1={fmt(x - 3.5)} y1={fmt(y + 1.5)} x2={fmt(x + 3.5)} y2={fmt(y + 1.5)} />
+            </g>
+        },
+        MarkKind::Decide(Outcome::Commit) => html! {
+            <g class="g-decide g-commit">
+                <circle cx={fmt(x)} cy={fmt(y)} r="8" />
+                <path d={format!("M{} {} l3 3 l5 -6", fmt(x - 4.0), fmt(y))} />
+            </g>
+        },
+        MarkKind::Decide(Outcome::Abort) => html! {
+            <g class="g-decide g-abort">
+                <rect x={fmt(x - 7.5)} y={fmt(y - 7.5)} width="15" height="15" rx="2" />
+                <path d={format!("M{} {} l7 7 M{} {} l-7 7", fmt(x - 3.5), fmt(y - 3.5), fmt(x + 3.5), fmt(y - 3.5))} />
+            </g>
+        },
+        MarkKind::Decide(Outcome::Other) => html! {
+            <g class="g-decide g-other">
+                <path d={format!("M{} {} l8 8 l-8 8 l-8 -8 z", fmt(x), fmt(y - 8.0))} />
+            </g>
+        },
+        MarkKind::Crash => html! {
+            <g class="g-crash">
+                <path d={format!("M{} {} l6 0 l4 4 l0 6 l-4 4 l-6 0 l-4 -4 l0 -6 z", fmt(x - 3.0), fmt(y - 7.0))} />
+                <path class="x" d={format!("M{} {} l6 6 M{} {} l-6 6", fmt(x - 3.0), fmt(y - 3.0), fmt(x + 3.0), fmt(y - 3.0))} />
+            </g>
+        },
+        MarkKind::Recover => html! {
+            <g class="g-recover">
+                <path d={format!("M{} {} l7 12 l-14 0 z", fmt(x), fmt(y - 7.0))} />
+            </g>
+        },
+        MarkKind::TimerFire => html! {
+            <g class="g-timer">
+                <circle cx={fmt(x)} cy={fmt(y)} r="6" />
+                <path d={format!("M{} {} l0 -4 M{} {} l3 2", fmt(x), fmt(y), fmt(x), fmt(y))} />
+            </g>
+        },
+        MarkKind::TimerSet => {
+            html! { <circle class="g-timer-set" cx={fmt(x)} cy={fmt(y)} r="2" /> }
+        }
+        MarkKind::Request | MarkKind::RequestLost => html! {
+            <g class={if m.kind == MarkKind::Request { "g-request" } else { "g-request g-request-lost" }}>
+                <path d={format!("M{} {} l-9 -5 l0 10 z", fmt(x - 3.0), fmt(y))} />
+            </g>
+        },
+        MarkKind::Network => html! {
+            <line class="g-network" x1={fmt(GUTTER)} y1={fmt(y)} x2="100%" y2={fmt(y)} />
+        },
+        MarkKind::Phase(_)
+        | MarkKind::Send
+        | MarkKind::Deliver
+        | MarkKind::Drop
+        | MarkKind::Other => {
+            html! {}
+        }
+    }
+}
+
+fn mark_class(kind: MarkKind) -> &'static str {
+    match kind {
+        MarkKind::Persist => "mark mark-persist",
+        MarkKind::Decide(_) => "mark mark-decide",
+        MarkKind::Crash => "mark mark-crash",
+        MarkKind::Recover => "mark mark-recover",
+        MarkKind::TimerFire => "mark mark-timer",
+        MarkKind::TimerSet => "mark mark-timer-set",
+        MarkKind::Request | MarkKind::RequestLost => "mark mark-request",
+        MarkKind::Network => "mark mark-network",
+        MarkKind::Phase(c) => match c {
+            layout::PhaseClass::InDoubt => "mark mark-phase phase-doubt",
+            layout::PhaseClass::Commit => "mark mark-phase phase-commit",
+            layout::PhaseClass::Abort => "mark mark-phase phase-abort",
+            layout::PhaseClass::Active => "mark mark-phase phase-active",
+            layout::PhaseClass::Idle => "mark mark-phase phase-idle",
+        },
+        MarkKind::Send => "mark mark-send",
+        MarkKind::Deliver => "mark mark-deliver",
+        MarkKind::Drop => "mark mark-drop",
+        MarkKind::Other => "mark",
+    }
+}
+
+#[component]
+pub fn Diagram(props: &DiagramProps) -> Html {
+    let scroller = use_node_ref();
+    let width = crate::hooks::use_element_size(scroller.clone(), 720.0);
+    let view = use_state_eq(|| (0.0_f64, 640.0_f64));
+    let data = &props.data;
+
+    // Keep the cursor in view when it moves (not on the first render: show the top).
+    let first = use_mut_ref(|| true);
+    {
+        let scroller = scroller.clone();
+        let data = data.clone();
+        let view = view.clone();
+        use_effect_with((props.cursor, data.clone()), move |(cursor, _)| {
+            let initial = std::mem::replace(&mut *first.borrow_mut(), false);
+            if let Some(el) = scroller.cast::<Element>() {
+                let h = f64::from(el.client_height()).max(1.0);
+                let top = f64::from(el.scroll_top());
+                let y = data.rows.cursor_y(data.events(), *cursor);
+                if !initial && (y < top + 40.0 || y > top + h - 60.0) {
+                    let target = (y - h * 0.4).max(0.0);
+                    el.set_scroll_top(target as i32);
+                    view.set((f64::from(el.scroll_top()), h));
+                } else {
+                    view.set((top, h));
+                }
+            }
+        });
+    }
+    let onscroll = {
+        let view = view.clone();
+        let scroller = scroller.clone();
+        Callback::from(move |_: Event| {
+            if let Some(el) = scroller.cast::<Element>() {
+                view.set((f64::from(el.scroll_top()), f64::from(el.client_height()).max(1.0)));
+            }
+        })
+    };
+
+    let n_nodes = data.run.nodes().len();
+    let vp = Viewport { width, top: view.0, height: view.1 };
+    let d = layout::layout(data.events(), &data.rows, n_nodes, props.cursor, vp);
+    let selected_node = match props.selected {
+        Selection::Node(n) => Some(n),
+        _ => None,
+    };
+    let selected_msg = match props.selected {
+        Selection::Message(m) => Some(m),
+        _ => None,
+    };
+    let cursor_row = props.cursor.and_then(|c| data.rows.y.get(c as usize).copied());
+    let time = data.time_at(props.cursor);
+    let cursor_label = match props.cursor {
+        Some(c) => format!("#{c}"),
+        None => "start".into(),
+    };
+
+    let header = html! {
+        <div class="lane-head" style={format!("width:{}px", d.width)}>
+            <svg width={fmt(d.width)} height="34" aria-hidden="true">
+                { for d.lanes.iter().map(|l| {
+                    let spec = data.run.nodes().get(l.node as usize);
+                    let node = l.node;
+                    let cb = props.on_action.clone();
+                    let onclick = Callback::from(move |_: MouseEvent| cb.emit(Action::Select(Selection::Node(node))));
+                    let class = if selected_node == Some(node) { "lane-name selected" } else { "lane-name" };
+                    html! {
+                        <g key={l.node} class={class} {onclick}>
+                            <text x={fmt(l.x)} y="15" text-anchor="middle" class="lane-title">
+                                { spec.map(|s| s.name.clone()).unwrap_or_default() }
+                            </text>
+                            <text x={fmt(l.x)} y="28" text-anchor="middle" class="lane-role">
+                                { spec.map(|s| s.role.clone()).unwrap_or_default() }
+                            </text>
+                        </g>
+                    }
+                }) }
+            </svg>
+        </div>
+    };
+
+    html! {
+        <div class="diagram-scroll" ref={scroller} {onscroll} tabindex="-1">
+            { header }
+            <svg class="diagram" width={fmt(d.width)} height={fmt(d.height)}
+                role="img" aria-label={format!("Space-time diagram: {} nodes, {} events; cursor at {} (t={})", n_nodes, data.events().len(), cursor_label, time)}>
+                <defs>
+                    <marker id="cs-head" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+                        <path d="M0 0 L10 5 L0 10 z" class="head" />
+                    </marker>
+                    <pattern id="cs-hatch-doubt" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
+                        <rect width="6" height="6" class="hatch-doubt-bg" />
+                        <line x1="0" y1="0" x2="0" y2="6" class="hatch-doubt" />
+                    </pattern>
+                    <pattern id="cs-hatch-down" width="5" height="5" patternUnits="userSpaceOnUse" patternTransform="rotate(-45)">
+                        <rect width="5" height="5" class="hatch-down-bg" />
+                        <line x1="0" y1="0" x2="0" y2="5" class="hatch-down" />
+                    </pattern>
+                </defs>
+                { cursor_row.map(|y| html! {
+                    <rect class="row-now" x="0" y={fmt(y - layout::ROW / 2.0)} width="100%" height={fmt(layout::ROW)} />
+                }).unwrap_or_default() }
+                <g class="lanes">
+                    { for d.lanes.iter().map(|l| html! {
+                        <line key={l.node} class={if selected_node == Some(l.node) { "lane lane-selected" } else { "lane" }}
+                            x1={fmt(l.x)} y1="0" x2={fmt(l.x)} y2={fmt(d.height)} />
+                    }) }
+                </g>
+                <g class="bands">
+                    { for d.bands.iter().map(|b| band(b, selected_node == Some(b.node))) }
+                </g>
+                <g class="ticks">
+                    { for d.ticks.iter().map(|t| html! {
+                        <text key={t.id} class="tick" x={fmt(GUTTER - 6.0)} y={fmt(t.y + 4.0)} text-anchor="end">
+                            { format!("t={}", t.time) }
+                        </text>
+                    }) }
+                </g>
+                <g class="arrows">
+                    { for d.arrows.iter().map(|a| arrow(a, data, selected_msg == Some(a.send), &props.on_action)) }
+                </g>
+                <g class="marks">
+                    { for d.marks.iter().map(|m| {
+                        let id: EventId = m.id;
+                        let cb = props.on_action.clone();
+                        let onclick = Callback::from(move |_: MouseEvent| cb.emit(Action::Seek(Some(id))));
+                        let label_class = match m.kind {
+                            MarkKind::Decide(Outcome::Commit) => "mark-label decide-commit",
+                            MarkKind::Decide(Outcome::Abort) => "mark-label decide-abort",
+                            MarkKind::Decide(_) => "mark-label decide-other",
+                            MarkKind::Crash => "mark-label crash-label",
+                            MarkKind::Drop => "mark-label drop-label",
+                            MarkKind::Network => "mark-label network-label",
+                            MarkKind::Phase(_) => "mark-label phase-label",
+                            MarkKind::Persist => "mark-label persist-label",
+                            _ => "mark-label",
+                        };
+                        html! {
+                            <g key={m.id} class={mark_class(m.kind)} data-event={m.id.to_string()} {onclick}>
+                                { glyph(m) }
+                                { m.label.as_ref().map(|l| text(l, label_class)).unwrap_or_default() }
+                            </g>
+                        }
+                    }) }
+                </g>
+                <rect class="future" x="0" y={fmt(d.cursor_y)} width="100%" height={fmt((d.height - d.cursor_y).max(0.0))} />
+                <g class="cursor">
+                    <line x1="0" y1={fmt(d.cursor_y)} x2="100%" y2={fmt(d.cursor_y)} />
+                    <text x="3" y={fmt(d.cursor_y - 3.0)}>{ format!("▶ t={time}") }</text>
+                </g>
+            </svg>
+        </div>
+    }
+}

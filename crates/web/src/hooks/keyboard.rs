@@ -1,0 +1,84 @@
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::KeyboardEvent;
+use yew::prelude::*;
+
+/// What a key press means; `None` for keys the app does not use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shortcut {
+    TogglePlay,
+    Back,
+    Forward,
+    Start,
+    End,
+    Help,
+    Escape,
+    Undo,
+    NextFault,
+    NextDecision,
+    Violation,
+}
+
+impl Shortcut {
+    pub fn of(key: &str, ctrl: bool) -> Option<Shortcut> {
+        Some(match key {
+            " " | "Spacebar" => Shortcut::TogglePlay,
+            "ArrowLeft" | "ArrowUp" => Shortcut::Back,
+            "ArrowRight" | "ArrowDown" => Shortcut::Forward,
+            "Home" => Shortcut::Start,
+            "End" => Shortcut::End,
+            "?" => Shortcut::Help,
+            "Escape" => Shortcut::Escape,
+            "z" if ctrl => Shortcut::Undo,
+            "u" => Shortcut::Undo,
+            "f" => Shortcut::NextFault,
+            "d" => Shortcut::NextDecision,
+            "v" => Shortcut::Violation,
+            _ => return None,
+        })
+    }
+}
+
+/// Listens for shortcuts on the document while the component is mounted. Keys typed into
+/// a text field, a select or a slider are theirs; Space on a button presses the button.
+#[hook]
+pub fn use_keyboard(on_key: Callback<Shortcut>) {
+    use_effect_with((), move |_| {
+        let listener = Closure::<dyn Fn(KeyboardEvent)>::new(move |e: KeyboardEvent| {
+            let tag = e
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .map(|el| el.tag_name().to_ascii_lowercase())
+                .unwrap_or_default();
+            let key = e.key();
+            let typing = matches!(tag.as_str(), "input" | "textarea" | "select");
+            if (typing && key != "Escape") || e.alt_key() || e.meta_key() {
+                return;
+            }
+            if tag == "button" && (key == " " || key == "Enter") {
+                return;
+            }
+            if let Some(s) = Shortcut::of(&key, e.ctrl_key()) {
+                if e.ctrl_key() && s != Shortcut::Undo {
+                    return;
+                }
+                e.prevent_default();
+                on_key.emit(s);
+            }
+        });
+        let document = web_sys::window().and_then(|w| w.document());
+        if let Some(d) = &document {
+            let _ =
+                d.add_event_listener_with_callback("keydown", listener.as_ref().unchecked_ref());
+        }
+        move || {
+            if let Some(d) = &document {
+                let _ = d.remove_event_listener_with_callback(
+                    "keydown",
+                    listener.as_ref().unchecked_ref(),
+                );
+            }
+            drop(listener);
+        }
+    });
+}

@@ -1,0 +1,661 @@
+//! Pure geometry of the space-time diagram: (events, nodes, cursor, viewport) -> shapes.
+//!
+//! Time flows downwards; every node is a vertical lane. Every event owns one row, so two
+//! labels can never share a row (no overlapping labels by construction); idle virtual time
+//! between two events adds a little space (capped), so latency still shows as a slope.
+//! Only the shapes that meet the viewport are returned: the DOM stays bounded however long
+//! the trace. Components turn these shapes into SVG and never compute positions.
+
+use commitscope_engine::erased::EventInfo;
+use commitscope_engine::{EventId, Time};
+use std::collections::BTreeMap;
+
+/// Height of a row that carries a glyph and a label.
+pub const ROW: f64 = 20.0;
+/// Height of a row for an event drawn without a label (a timer armed or cancelled).
+pub const SMALL_ROW: f64 = 8.0;
+/// Space for the time axis on the left.
+pub const GUTTER: f64 = 38.0;
+/// Narrowest lane before the diagram scrolls sideways.
+pub const MIN_LANE: f64 = 66.0;
+/// Height of the lane header strip (drawn separately, sticky).
+pub const TOP_PAD: f64 = 14.0;
+/// Rough advance of one character of the 11px label font, for truncation.
+const CHAR_W: f64 = 6.3;
+/// Extra room drawn beyond the viewport so that scrolling a little shows no gap.
+const OVERSCAN: f64 = 160.0;
+
+/// What part of the diagram is on screen.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Viewport {
+    pub width: f64,
+    pub top: f64,
+    pub height: f64,
+}
+
+impl Default for Viewport {
+    fn default() -> Self {
+        Viewport { width: 720.0, top: 0.0, height: 640.0 }
+    }
+}
+
+/// Per-run geometry computed once: the y of every event and where each message ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rows {
+    /// `y[i]`: the centre of event `i`'s row.
+    pub y: Vec<f64>,
+    /// Total height of the diagram.
+    pub height: f64,
+    /// For each send event: its deliveries and drops, in order.
+    pub ends: Vec<Vec<EventId>>,
+    /// Virtual time of the last event.
+    pub end_time: Time,
+    /// The phase a node restarts in, for each recovery (recoveries announce no phase event).
+    pub recovered: BTreeMap<EventId, String>,
+}
+
+fn row_height(kind: &str) -> f64 {
+    match kind {
+        "timer_set" | "timer_cancel" => SMALL_ROW,
+        _ => ROW,
+    }
+}
+
+/// Idle virtual time drawn as space: 1.5px a tick, at most 36px.
+fn gap(dt: Time) -> f64 {
+    (dt.min(24) as f64) * 1.5
+}
+
+impl Rows {
+    pub fn new(events: &[EventInfo]) -> Rows {
+        let mut y = Vec::with_capacity(events.len());
+        let mut bottom = TOP_PAD;
+        let mut prev_time = events.first().map_or(0, |e| e.time);
+        let mut ends = vec![Vec::new(); events.len()];
+        for e in events {
+            bottom += gap(e.time.saturating_sub(prev_time));
+            prev_time = e.time;
+            let h = row_height(e.kind);
+            y.push(bottom + h / 2.0);
+            bottom += h;
+            if matches!(e.kind, "deliver" | "drop") {
+                if let Some(slot) = e.msg_id.and_then(|m| ends.get_mut(m as usize)) {
+                    slot.push(e.id);
+                }
+            }
+        }
+        let end_time = events.last().map_or(0, |e| e.time);
+        Rows { y, height: bottom + ROW * 2.0, ends, end_time, recovered: BTreeMap::new() }
+    }
+
+    /// The y of the cursor line: just below the row of the event at the cursor.
+    pub fn cursor_y(&self, events: &[EventInfo], cursor: Option<EventId>) -> f64 {
+        match cursor.and_then(|c| self.y.get(c as usize).map(|y| (c, *y))) {
+            Some((c, y)) => y + row_height(events.get(c as usize).map_or("", |e| e.kind)) / 2.0,
+            None => TOP_PAD - 2.0,
+        }
+    }
+
+    /// The first event whose row reaches below `y` (binary search; rows are monotone).
+    fn first_below(&self, y: f64) -> usize {
+        self.y.partition_point(|r| *r + ROW / 2.0 < y)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Diagram {
+    pub width: f64,
+    pub height: f64,
+    pub lanes: Vec<Lane>,
+    pub bands: Vec<Band>,
+    pub arrows: Vec<Arrow>,
+    pub marks: Vec<Mark>,
+    pub ticks: Vec<Tick>,
+    pub cursor_y: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lane {
+    pub node: u32,
+    pub x: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BandKind {
+    /// A phase; the class says how to colour it.
+    Phase(PhaseClass),
+    /// Between a crash and the recovery.
+    Down,
+}
+
+/// How a phase reads, from its name: protocols name their phases, the UI only groups them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PhaseClass {
+    Idle,
+    Active,
+    InDoubt,
+    Commit,
+    Abort,
+}
+
+impl PhaseClass {
+    pub fn of(phase: &str) -> PhaseClass {
+        let p = phase.to_ascii_lowercase();
+        if p.contains("doubt") || p.contains("uncertain") || p.contains("blocked") {
+            PhaseClass::InDoubt
+        } else if p.contains("abort") || p.contains("compensat") {
+            PhaseClass::Abort
+        } else if p.contains("commit") {
+            PhaseClass::Commit
+        } else if ["idle", "working", "init", "done", "start", "forgot"]
+            .iter()
+            .any(|w| p.contains(w))
+        {
+            PhaseClass::Idle
+        } else {
+            PhaseClass::Active
+        }
+    }
+    pub fn css(self) -> &'static str {
+        match self {
+            PhaseClass::Idle => "idle",
+            PhaseClass::Active => "active",
+            PhaseClass::InDoubt => "doubt",
+            PhaseClass::Commit => "commit",
+            PhaseClass::Abort => "abort",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Band {
+    /// The event that starts the band: a stable key.
+    pub start: EventId,
+    pub node: u32,
+    pub x: f64,
+    pub y0: f64,
+    pub y1: f64,
+    pub kind: BandKind,
+    pub label: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ArrowEnd {
+    Delivered,
+    /// Lost, with the reason as a short word ("partition", "receiver down", ...).
+    Dropped(String),
+    /// Never delivered within the run.
+    InFlight,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Arrow {
+    /// The delivery or drop event (or the send, for a message still in flight): the key.
+    pub key: EventId,
+    pub send: EventId,
+    pub x1: f64,
+    pub y1: f64,
+    pub x2: f64,
+    pub y2: f64,
+    pub end: ArrowEnd,
+    pub duplicate: bool,
+    /// The label sits on the send's row, next to the sender; only the first copy has one.
+    pub label: Option<Label>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Label {
+    pub x: f64,
+    pub y: f64,
+    pub text: String,
+    /// `true`: the text ends at `x` (drawn leftwards).
+    pub leftwards: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Commit,
+    Abort,
+    Other,
+}
+
+impl Outcome {
+    pub fn of(label: &str) -> Outcome {
+        let l = label.to_ascii_lowercase();
+        if l.starts_with("commit") {
+            Outcome::Commit
+        } else if l.starts_with("abort") {
+            Outcome::Abort
+        } else {
+            Outcome::Other
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MarkKind {
+    Persist,
+    Decide(Outcome),
+    Crash,
+    Recover,
+    TimerFire,
+    TimerSet,
+    Request,
+    RequestLost,
+    Network,
+    Phase(PhaseClass),
+    Send,
+    Deliver,
+    Drop,
+    Other,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mark {
+    pub id: EventId,
+    pub kind: MarkKind,
+    pub x: f64,
+    pub y: f64,
+    pub label: Option<Label>,
+}
+
+/// A time label on the axis, at the first event of each distinct virtual time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tick {
+    pub id: EventId,
+    pub y: f64,
+    pub time: Time,
+}
+
+/// Lane positions for `n_nodes` in a diagram `width` wide; returns (lane width, total width).
+pub fn lane_width(n_nodes: usize, width: f64) -> (f64, f64) {
+    let n = n_nodes.max(1) as f64;
+    let lane = ((width - GUTTER - 8.0) / n).max(MIN_LANE);
+    (lane, (GUTTER + lane * n + 8.0).max(width))
+}
+
+pub fn lane_x(node: u32, lane: f64) -> f64 {
+    GUTTER + lane * (node as f64 + 0.5)
+}
+
+fn truncate(text: &str, room: f64) -> String {
+    let max = (room / CHAR_W).floor().max(3.0) as usize;
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        let mut s: String = text.chars().take(max.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    }
+}
+
+/// A label beside a lane: on the side with more room.
+fn side_label(x: f64, y: f64, width: f64, text: &str) -> Label {
+    let leftwards = x > GUTTER + (width - GUTTER) * 0.62;
+    let (lx, room) =
+        if leftwards { (x - 10.0, x - 10.0 - GUTTER) } else { (x + 10.0, width - x - 14.0) };
+    Label { x: lx, y: y + 4.0, text: truncate(text, room), leftwards }
+}
+
+fn drop_word(reason: &str) -> String {
+    match reason {
+        "receiver_down" => "receiver down".into(),
+        "injected" => "dropped".into(),
+        "random" => "lost".into(),
+        other => other.replace('_', " "),
+    }
+}
+
+/// The shapes of the diagram that meet `view`.
+pub fn layout(
+    events: &[EventInfo],
+    rows: &Rows,
+    n_nodes: usize,
+    cursor: Option<EventId>,
+    view: Viewport,
+) -> Diagram {
+    let (lane, width) = lane_width(n_nodes, view.width);
+    let x_of = |n: u32| lane_x(n, lane);
+    let top = view.top - OVERSCAN;
+    let bottom = view.top + view.height + OVERSCAN;
+    let visible = |y0: f64, y1: f64| y1 >= top && y0 <= bottom;
+    let end_y = rows.height - ROW;
+
+    let lanes = (0..n_nodes as u32).map(|node| Lane { node, x: x_of(node) }).collect();
+
+    // Bands: a phase lasts until the node's next phase change or crash; down until recovery.
+    let mut bands = Vec::new();
+    let mut open: Vec<Option<(EventId, BandKind, String)>> = vec![None; n_nodes];
+    let close =
+        |bands: &mut Vec<Band>, node: u32, start: Option<(EventId, BandKind, String)>, y1: f64| {
+            if let Some((s, kind, label)) = start {
+                let y0 = rows.y.get(s as usize).copied().unwrap_or(0.0);
+                if visible(y0, y1) {
+                    bands.push(Band { start: s, node, x: x_of(node), y0, y1, kind, label });
+                }
+            }
+        };
+    for e in events {
+        let Some(node) = e.node.filter(|n| (*n as usize) < n_nodes) else { continue };
+        let y = rows.y.get(e.id as usize).copied().unwrap_or(0.0);
+        let slot = node as usize;
+        match e.kind {
+            "phase" => {
+                let prev = open[slot].take();
+                close(&mut bands, node, prev, y);
+                let label = e.subkind.unwrap_or(e.label.as_str()).to_string();
+                open[slot] = Some((e.id, BandKind::Phase(PhaseClass::of(&label)), label));
+            }
+            "crash" => {
+                let prev = open[slot].take();
+                close(&mut bands, node, prev, y);
+                open[slot] = Some((e.id, BandKind::Down, "down".into()));
+            }
+            "recover" => {
+                let prev = open[slot].take();
+                close(&mut bands, node, prev, y);
+                if let Some(phase) = rows.recovered.get(&e.id) {
+                    open[slot] =
+                        Some((e.id, BandKind::Phase(PhaseClass::of(phase)), phase.clone()));
+                }
+            }
+            _ => {}
+        }
+    }
+    for (node, start) in open.into_iter().enumerate() {
+        close(&mut bands, node as u32, start, end_y);
+    }
+
+    // Arrows: one per delivery or drop (a duplicate is a second arrow from the same send).
+    let mut arrows = Vec::new();
+    for e in events.iter().filter(|e| e.kind == "send") {
+        let (Some(from), Some(to)) = (e.node, e.peer) else { continue };
+        if from as usize >= n_nodes || to as usize >= n_nodes {
+            continue;
+        }
+        let y1 = rows.y[e.id as usize];
+        let ends = rows.ends.get(e.id as usize).map(Vec::as_slice).unwrap_or(&[]);
+        let last_y = ends.last().and_then(|d| rows.y.get(*d as usize)).copied().unwrap_or(end_y);
+        if !visible(y1, last_y) {
+            continue;
+        }
+        let (x1, xt) = (x_of(from), x_of(to));
+        let dir = if xt >= x1 { 1.0 } else { -1.0 };
+        let text = &e.label;
+        // The send's row is its own: the label may run past the receiver's lane.
+        let room = if dir > 0.0 { width - x1 - 14.0 } else { x1 - GUTTER - 10.0 };
+        let label = Some(Label {
+            x: x1 + dir * 8.0,
+            y: y1 - 4.0,
+            text: truncate(text, room.max(MIN_LANE - 14.0)),
+            leftwards: dir < 0.0,
+        });
+        if ends.is_empty() {
+            let x2 = x1 + (xt - x1) * 0.55;
+            arrows.push(Arrow {
+                key: e.id,
+                send: e.id,
+                x1,
+                y1,
+                x2,
+                y2: end_y,
+                end: ArrowEnd::InFlight,
+                duplicate: false,
+                label,
+            });
+            continue;
+        }
+        for (k, d) in ends.iter().enumerate() {
+            let Some(end) = events.get(*d as usize) else { continue };
+            let y2 = rows.y[*d as usize];
+            let (x2, kind) = if end.kind == "drop" {
+                let reason = end
+                    .drop_reason
+                    .and_then(|r| serde_json::to_value(r).ok())
+                    .and_then(|v| v.as_str().map(drop_word))
+                    .unwrap_or_else(|| "lost".into());
+                (x1 + (xt - x1) * 0.78, ArrowEnd::Dropped(reason))
+            } else {
+                (xt - dir * 3.0, ArrowEnd::Delivered)
+            };
+            arrows.push(Arrow {
+                key: *d,
+                send: e.id,
+                x1,
+                y1,
+                x2,
+                y2,
+                end: kind,
+                duplicate: end.duplicate,
+                label: if k == 0 { label.clone() } else { None },
+            });
+        }
+    }
+    arrows.retain(|a| visible(a.y1.min(a.y2), a.y1.max(a.y2)));
+
+    // Marks and ticks: only the rows in view.
+    let first = rows.first_below(top);
+    let last = rows.first_below(bottom).min(events.len());
+    let mut marks = Vec::new();
+    let mut ticks = Vec::new();
+    for e in events.get(first..last).unwrap_or(&[]) {
+        let y = rows.y[e.id as usize];
+        let prev_time = e.id.checked_sub(1).and_then(|p| events.get(p as usize)).map(|p| p.time);
+        if prev_time != Some(e.time) {
+            ticks.push(Tick { id: e.id, y, time: e.time });
+        }
+        let x = e.node.filter(|n| (*n as usize) < n_nodes).map(x_of);
+        let (kind, text): (MarkKind, Option<String>) = match e.kind {
+            "persist" => (MarkKind::Persist, Some(e.label.clone())),
+            "decide" => (MarkKind::Decide(Outcome::of(&e.label)), Some(e.label.clone())),
+            "crash" => (MarkKind::Crash, Some("crash".into())),
+            "recover" => (MarkKind::Recover, Some(e.label.clone())),
+            "timer_fire" => (MarkKind::TimerFire, Some(format!("timeout {}", e.label))),
+            "timer_set" | "timer_cancel" => (MarkKind::TimerSet, None),
+            "request" => (MarkKind::Request, Some(format!("request: {}", e.label))),
+            "request_lost" => (MarkKind::RequestLost, Some(format!("request lost: {}", e.label))),
+            "network" => (MarkKind::Network, Some(e.narration.clone())),
+            "phase" => {
+                let p = e.subkind.unwrap_or(e.label.as_str());
+                let class = PhaseClass::of(p);
+                let text = if class == PhaseClass::InDoubt {
+                    format!("⚠ {}", p.replace('_', " ").to_uppercase())
+                } else {
+                    format!("→ {}", p.replace('_', " "))
+                };
+                (MarkKind::Phase(class), Some(text))
+            }
+            "send" => (MarkKind::Send, None),
+            "deliver" => (MarkKind::Deliver, e.duplicate.then(|| "duplicate".to_string())),
+            "drop" => {
+                let reason = e
+                    .drop_reason
+                    .and_then(|r| serde_json::to_value(r).ok())
+                    .and_then(|v| v.as_str().map(drop_word))
+                    .unwrap_or_else(|| "lost".into());
+                (MarkKind::Drop, Some(format!("✕ {} {reason}", e.label)))
+            }
+            _ => (MarkKind::Other, Some(e.label.clone())),
+        };
+        let (x, label) = match (kind, x) {
+            (MarkKind::Network, _) | (_, None) => {
+                let x = GUTTER + 6.0;
+                let label = text.map(|t| Label {
+                    x,
+                    y: y - 4.0,
+                    text: truncate(&t, width - GUTTER - 12.0),
+                    leftwards: false,
+                });
+                (x, label)
+            }
+            (MarkKind::Drop, Some(x)) => {
+                // The cross sits on the arrow; its label goes on the far side of the lane.
+                let label = text.map(|t| side_label(x, y, width, &t));
+                (x, label)
+            }
+            (_, Some(x)) => (x, text.map(|t| side_label(x, y, width, &t))),
+        };
+        marks.push(Mark { id: e.id, kind, x, y, label });
+    }
+
+    Diagram {
+        width,
+        height: rows.height,
+        lanes,
+        bands,
+        arrows,
+        marks,
+        ticks,
+        cursor_y: rows.cursor_y(events, cursor),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use commitscope_engine::Scenario;
+
+    fn run(preset: &str) -> Box<dyn commitscope_engine::erased::AnyRun> {
+        let p = commitscope_protocols::presets::find(preset).expect("preset exists");
+        commitscope_protocols::run(&p.scenario()).expect("preset runs")
+    }
+
+    fn everything() -> Viewport {
+        Viewport { width: 800.0, top: 0.0, height: 1.0e9 }
+    }
+
+    #[test]
+    fn rows_are_monotone_and_one_event_per_row() {
+        let r = run("two_pc/happy_path");
+        let rows = Rows::new(r.events());
+        assert_eq!(rows.y.len(), r.events().len());
+        for w in rows.y.windows(2) {
+            assert!(w[1] - w[0] >= SMALL_ROW, "rows overlap: {} then {}", w[0], w[1]);
+        }
+        assert!(rows.height > *rows.y.last().unwrap());
+    }
+
+    #[test]
+    fn happy_path_has_lanes_arrows_and_decisions() {
+        let r = run("two_pc/happy_path");
+        let rows = Rows::new(r.events());
+        let d = layout(r.events(), &rows, r.nodes().len(), None, everything());
+        assert_eq!(d.lanes.len(), 4);
+        let sends = r.events().iter().filter(|e| e.kind == "send").count();
+        assert_eq!(d.arrows.len(), sends, "every message is delivered exactly once");
+        assert!(d.arrows.iter().all(|a| a.end == ArrowEnd::Delivered && a.y2 > a.y1));
+        let decisions: Vec<_> = d
+            .marks
+            .iter()
+            .filter(|m| matches!(m.kind, MarkKind::Decide(Outcome::Commit)))
+            .collect();
+        assert_eq!(decisions.len(), 4);
+        // Everyone who prepared spent time in doubt.
+        let doubt =
+            d.bands.iter().filter(|b| b.kind == BandKind::Phase(PhaseClass::InDoubt)).count();
+        assert_eq!(doubt, 3);
+    }
+
+    #[test]
+    fn no_two_labels_share_a_row() {
+        for p in commitscope_protocols::presets::ALL {
+            let r = commitscope_protocols::run(&p.scenario()).unwrap();
+            let rows = Rows::new(r.events());
+            let d = layout(r.events(), &rows, r.nodes().len(), None, everything());
+            let mut ys: Vec<f64> = d
+                .marks
+                .iter()
+                .filter_map(|m| m.label.as_ref().map(|l| l.y))
+                .chain(d.arrows.iter().filter_map(|a| a.label.as_ref().map(|l| l.y)))
+                .collect();
+            ys.sort_by(f64::total_cmp);
+            for w in ys.windows(2) {
+                assert!(w[1] - w[0] >= 7.9, "{}: labels {} and {} collide", p.id, w[0], w[1]);
+            }
+        }
+    }
+
+    #[test]
+    fn dropped_messages_end_in_a_cross_with_the_reason() {
+        let r = run("two_pc/lost_commit");
+        let rows = Rows::new(r.events());
+        let d = layout(r.events(), &rows, r.nodes().len(), None, everything());
+        let dropped: Vec<_> =
+            d.arrows.iter().filter(|a| matches!(a.end, ArrowEnd::Dropped(_))).collect();
+        assert_eq!(dropped.len(), 1);
+        assert_eq!(dropped[0].end, ArrowEnd::Dropped("dropped".into()));
+    }
+
+    #[test]
+    fn duplicates_are_second_arrows_from_the_same_send() {
+        let r = run("two_pc/duplicates");
+        let rows = Rows::new(r.events());
+        let d = layout(r.events(), &rows, r.nodes().len(), None, everything());
+        let dups: Vec<_> = d.arrows.iter().filter(|a| a.duplicate).collect();
+        assert_eq!(dups.len(), 2);
+        for dup in dups {
+            assert!(dup.label.is_none());
+            assert!(d.arrows.iter().any(|a| a.send == dup.send && !a.duplicate));
+        }
+    }
+
+    #[test]
+    fn a_crashed_lane_is_down_until_it_recovers() {
+        let r = run("two_pc/coordinator_recovers");
+        let rows = Rows::new(r.events());
+        let d = layout(r.events(), &rows, r.nodes().len(), None, everything());
+        let down: Vec<_> = d.bands.iter().filter(|b| b.kind == BandKind::Down).collect();
+        assert_eq!(down.len(), 1);
+        assert_eq!(down[0].node, 0);
+        let recover = r.events().iter().find(|e| e.kind == "recover").unwrap();
+        assert_eq!(down[0].y1, rows.y[recover.id as usize]);
+    }
+
+    #[test]
+    fn the_viewport_bounds_what_is_drawn() {
+        // A long run: the same trace drawn through a small window draws few shapes.
+        let mut s = Scenario::from_json(
+            commitscope_protocols::presets::find("two_pc/coordinator_crash_blocks").unwrap().json,
+        )
+        .unwrap();
+        s.limits.max_ticks = 5_000;
+        let r = commitscope_protocols::run(&s).unwrap();
+        assert!(r.events().len() > 300, "{} events", r.events().len());
+        let rows = Rows::new(r.events());
+        let all = layout(r.events(), &rows, 4, None, everything());
+        let mid = rows.height / 2.0;
+        let window =
+            layout(r.events(), &rows, 4, None, Viewport { width: 800.0, top: mid, height: 300.0 });
+        let count = |d: &Diagram| d.marks.len() + d.arrows.len() + d.bands.len();
+        assert!(count(&window) < 120, "window draws {}", count(&window));
+        assert!(count(&all) > 3 * count(&window));
+        assert!(window.marks.iter().all(|m| m.y > mid - 200.0 && m.y < mid + 500.0));
+    }
+
+    #[test]
+    fn the_cursor_sits_below_its_event() {
+        let r = run("two_pc/happy_path");
+        let rows = Rows::new(r.events());
+        assert!(rows.cursor_y(r.events(), None) < rows.y[0]);
+        let c = rows.cursor_y(r.events(), Some(10));
+        assert!(c > rows.y[10] && c < rows.y[11]);
+        // Out of range never panics.
+        let _ = rows.cursor_y(r.events(), Some(u32::MAX));
+    }
+
+    #[test]
+    fn narrow_screens_keep_lanes_readable() {
+        let (lane, width) = lane_width(4, 360.0);
+        assert!(lane >= MIN_LANE && width <= 360.0);
+        let (lane, width) = lane_width(8, 360.0);
+        assert_eq!(lane, MIN_LANE);
+        assert!(width > 360.0, "eight lanes scroll sideways on a phone");
+    }
+
+    #[test]
+    fn labels_are_truncated_to_their_room() {
+        assert_eq!(truncate("short", 100.0), "short");
+        let t = truncate("a very long record label indeed", 60.0);
+        assert!(t.ends_with('…') && t.chars().count() <= 9);
+    }
+}

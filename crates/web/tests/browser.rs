@@ -1,0 +1,281 @@
+//! The app in headless Chromium, driven as a user would: mount into our own element, act,
+//! `yew::scheduler::flush().await`, assert on the DOM. No sleeps.
+
+use commitscope_web::{App, AppProps};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::{Element, HtmlElement, HtmlTextAreaElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+struct Mounted {
+    root: Element,
+    handle: Option<yew::AppHandle<App>>,
+}
+
+impl Mounted {
+    async fn new(preset: Option<&str>) -> Mounted {
+        let doc = document();
+        let root = doc.create_element("div").unwrap();
+        doc.body().unwrap().append_child(&root).unwrap();
+        let props = AppProps { preset: preset.map(|p| p.to_string().into()) };
+        let handle = yew::Renderer::<App>::with_root_and_props(root.clone(), props).render();
+        yew::scheduler::flush().await;
+        Mounted { root, handle: Some(handle) }
+    }
+
+    fn all(&self, sel: &str) -> Vec<Element> {
+        let list = self.root.query_selector_all(sel).unwrap();
+        (0..list.length()).filter_map(|i| list.item(i)).filter_map(|n| n.dyn_into().ok()).collect()
+    }
+
+    fn one(&self, sel: &str) -> Element {
+        self.root.query_selector(sel).unwrap().unwrap_or_else(|| panic!("no element matches {sel}"))
+    }
+
+    fn text(&self, sel: &str) -> String {
+        self.one(sel).text_content().unwrap_or_default()
+    }
+
+    async fn click(&self, sel: &str) {
+        let el = self.one(sel);
+        match el.dyn_ref::<HtmlElement>() {
+            Some(h) => h.click(),
+            None => {
+                // SVG elements have no `click()`: dispatch the event a mouse would.
+                let init = web_sys::MouseEventInit::new();
+                init.set_bubbles(true);
+                let e =
+                    web_sys::MouseEvent::new_with_mouse_event_init_dict("click", &init).unwrap();
+                el.dispatch_event(&e).unwrap();
+            }
+        }
+        yew::scheduler::flush().await;
+    }
+
+    async fn click_button(&self, label: &str) {
+        let b = self
+            .all("button")
+            .into_iter()
+            .find(|b| b.text_content().unwrap_or_default().contains(label))
+            .unwrap_or_else(|| panic!("no button labelled {label}"));
+        b.dyn_into::<HtmlElement>().unwrap().click();
+        yew::scheduler::flush().await;
+    }
+
+    async fn key(&self, key: &str) {
+        let init = web_sys::KeyboardEventInit::new();
+        init.set_key(key);
+        init.set_bubbles(true);
+        let e =
+            web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+        document().dispatch_event(&e).unwrap();
+        yew::scheduler::flush().await;
+    }
+
+    fn property(&self, id: &str) -> String {
+        self.one(&format!("[data-property='{id}'] .prop-verdict"))
+            .text_content()
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            h.destroy();
+        }
+        self.root.remove();
+    }
+}
+
+fn document() -> web_sys::Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn mounts_and_draws_the_happy_path() {
+    let app = Mounted::new(None).await;
+    assert_eq!(app.all(".lanes .lane").len(), 4, "one lane per node");
+    let titles: Vec<String> =
+        app.all(".lane-title").iter().filter_map(|t| t.text_content()).collect();
+    assert_eq!(titles, ["coord", "p1", "p2", "p3"]);
+    assert!(app.all(".arrow").len() >= 9, "Prepare, votes and Commits are drawn");
+    assert!(app
+        .all(".msg-label")
+        .iter()
+        .any(|l| l.text_content().unwrap_or_default().starts_with("Prepare")));
+    assert_eq!(app.all(".mark-decide .g-commit").len(), 4, "everyone decides commit");
+    assert!(app.all(".band-doubt").len() >= 3, "participants are in doubt after voting");
+    assert!(app.all(".mark-persist").len() >= 7);
+    assert_eq!(app.all(".cards .card").len(), 4);
+}
+
+#[wasm_bindgen_test]
+fn trace_hashes_match_the_native_golden_values() {
+    let golden: serde_json::Value =
+        serde_json::from_str(include_str!("../../../tests/golden/trace_hashes.json")).unwrap();
+    let golden = golden.as_object().unwrap();
+    assert_eq!(golden.len(), commitscope_protocols::presets::ALL.len());
+    for p in commitscope_protocols::presets::ALL {
+        let run = commitscope_protocols::run(&p.scenario()).unwrap();
+        let hash = format!("{:016x}", run.trace_hash());
+        assert_eq!(Some(hash.as_str()), golden[p.id].as_str(), "{} differs from native", p.id);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn stepping_and_keyboard_move_the_cursor_and_narrate() {
+    let app = Mounted::new(None).await;
+    app.click("button[aria-label^='Jump to start']").await;
+    assert!(app.text(".narration").contains("Before the first event"));
+    app.click("button[aria-label^='Step forward']").await;
+    assert!(
+        app.text(".narration").contains("coord receives a client request"),
+        "{}",
+        app.text(".narration")
+    );
+    app.key("ArrowRight").await;
+    assert!(
+        app.text(".narration").contains("idle → collecting_votes"),
+        "{}",
+        app.text(".narration")
+    );
+    app.key("ArrowLeft").await;
+    assert!(app.text(".narration-tag").starts_with("#0"));
+    app.key("End").await;
+    assert!(app.text(".narration").contains("cancels timer resend"), "{}", app.text(".narration"));
+    app.key("Home").await;
+    assert!(app.text(".narration").contains("Before the first event"));
+    // Space plays; a tick is an action, so play/pause is visible in the button at once.
+    app.key(" ").await;
+    assert!(app.text("button.play").contains("Pause"));
+    app.key(" ").await;
+    assert!(app.text("button.play").contains("Play"));
+    app.key("?").await;
+    assert!(app
+        .root
+        .query_selector("[aria-label='Keyboard shortcuts'][role=dialog]")
+        .unwrap()
+        .is_some());
+    app.key("Escape").await;
+    assert!(app.root.query_selector("[role=dialog]").unwrap().is_none());
+}
+
+#[wasm_bindgen_test]
+async fn crashing_the_coordinator_blocks_the_participants() {
+    let app = Mounted::new(None).await;
+    // Rewind to the moment all three participants have voted (#20: p2's timer is set).
+    for _ in 0..35 {
+        app.key("ArrowLeft").await;
+    }
+    assert!(app.text(".narration-tag").starts_with("#20"), "{}", app.text(".narration-tag"));
+    assert!(app.property("AC1").contains("holds"));
+    app.click("[data-fault='crash'][data-node='coord']").await;
+    assert!(app.text(".narration").contains("coord crashes"), "{}", app.text(".narration"));
+    assert_eq!(app.all(".band-down").len(), 1, "coord's lane is down");
+    assert!(app.one("[data-node='coord'].card").class_name().contains("card-down"));
+    assert!(app
+        .one("[data-fault='recover'][data-node='coord']")
+        .text_content()
+        .unwrap()
+        .contains("Recover coord"));
+    // The fork replaced the old future: nobody decides any more.
+    assert_eq!(app.all(".mark-decide").len(), 0);
+    app.key("End").await;
+    assert!(app.all(".card-blocked").len() >= 3, "the participants are blocked in doubt");
+    // Undo brings the old future (and its four commits) back.
+    app.click_button("Undo").await;
+    assert_eq!(app.all(".mark-decide .g-commit").len(), 4);
+    assert_eq!(app.all(".band-down").len(), 0);
+    assert!(app.text(".narration-tag").starts_with("#20"));
+}
+
+#[wasm_bindgen_test]
+async fn dropping_an_in_flight_commit_shows_a_cross_and_a_retry() {
+    let app = Mounted::new(None).await;
+    // #30: coord has sent all three Commits; none has arrived.
+    for _ in 0..25 {
+        app.key("ArrowLeft").await;
+    }
+    assert!(app.text(".narration-tag").starts_with("#30"), "{}", app.text(".narration-tag"));
+    let flying = app.all(".flying");
+    assert_eq!(flying.len(), 3, "three Commits in flight");
+    app.click(".flying[data-send='29'] [data-fault='drop']").await;
+    assert_eq!(app.all(".arrow-dropped").len(), 1);
+    assert_eq!(app.all(".arrow-dropped .cross").len(), 1);
+    assert!(app
+        .all(".drop-label")
+        .iter()
+        .any(|l| l.text_content().unwrap_or_default().contains("dropped")));
+    // The coordinator's resend timer gets the Commit through in the end.
+    app.key("End").await;
+    assert_eq!(app.all(".mark-decide .g-commit").len(), 4);
+    assert!(app.property("AC1").contains("holds"));
+}
+
+#[wasm_bindgen_test]
+async fn partition_and_heal_are_network_events() {
+    let app = Mounted::new(None).await;
+    app.click("button[aria-label^='Jump to start']").await;
+    app.key("ArrowRight").await;
+    app.key("ArrowRight").await;
+    app.click("input[aria-label='coord on side A']").await;
+    app.click("[data-fault='partition']").await;
+    assert!(
+        app.text(".narration").contains("partitions into {coord} | {p1, p2, p3}"),
+        "{}",
+        app.text(".narration")
+    );
+    app.key("End").await;
+    assert!(app.all(".arrow-dropped").len() >= 3, "Prepares are lost to the partition");
+    assert!(!app.all(".mark-decide .g-abort").is_empty(), "the coordinator times out and aborts");
+}
+
+#[wasm_bindgen_test]
+async fn clicking_a_message_inspects_it() {
+    let app = Mounted::new(None).await;
+    app.click(".arrow[data-send='2']").await;
+    let text = app.text(".inspector");
+    assert!(text.contains("Prepare"), "{text}");
+    assert!(text.contains("coord → p1"), "{text}");
+    assert!(text.contains("delivered at t="), "{text}");
+    assert!(app.text(".payload").contains("Prepare") || !app.text(".payload").is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn an_invalid_import_shows_the_error_and_keeps_the_run() {
+    let app = Mounted::new(None).await;
+    let arrows = app.all(".arrow").len();
+    app.click_button("JSON").await;
+    let area: HtmlTextAreaElement = app.one("textarea.json").dyn_into().unwrap();
+    area.set_value(
+        r#"{"version": 1, "protocol": "two_pc", "faults": [{"at": 5, "crash": "zed"}]}"#,
+    );
+    app.click("button.import-load").await;
+    let err = app.text(".import-error");
+    assert!(err.contains("faults[0].crash") && err.contains("zed"), "{err}");
+    assert_eq!(app.all(".arrow").len(), arrows, "the current run is untouched");
+    area.set_value(commitscope_protocols::presets::find("two_pc/vote_no").unwrap().json);
+    app.click("button.import-load").await;
+    assert!(app.root.query_selector("[role=dialog]").unwrap().is_none());
+    assert!(!app.all(".mark-decide .g-abort").is_empty(), "vote_no aborts");
+}
+
+#[wasm_bindgen_test]
+async fn presets_and_violations_are_reachable() {
+    let app = Mounted::new(Some("two_pc/coordinator_crash_blocks")).await;
+    assert!(app.all(".band-down").len() == 1);
+    assert!(app.all(".card-blocked").len() >= 3);
+    app.key("Home").await;
+    app.key("f").await;
+    assert!(app.text(".narration").contains("crashes"), "{}", app.text(".narration"));
+    app.key("d").await;
+    // Verdicts are live: at the start nothing is witnessed yet.
+    app.key("Home").await;
+    assert!(
+        app.property("commit_reachable").contains("not"),
+        "{}",
+        app.property("commit_reachable")
+    );
+}
