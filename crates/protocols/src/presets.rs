@@ -43,6 +43,23 @@ pub const ALL: &[Preset] = presets![
     "three_pc/precommit_reached_one",
     "three_pc/partition_split_brain",
     "three_pc/elect_termination",
+    "saga/happy_path",
+    "saga/payment_declined",
+    "saga/shipping_down",
+    "saga/orchestrator_crash",
+    "saga/duplicate_charge",
+    "saga/no_idempotency",
+    "saga/late_request_refused",
+    "saga/concurrent_sagas",
+    "saga/dirty_read",
+    "saga/choreography_happy_path",
+    "saga/choreography_payment_fails",
+    "saga/choreography_shipping_fails",
+    "tcc/happy_path",
+    "tcc/try_fails",
+    "tcc/empty_cancel",
+    "tcc/hanging_try",
+    "tcc/coordinator_recovers",
 ];
 
 pub fn find(id: &str) -> Option<&'static Preset> {

@@ -646,9 +646,8 @@ pub enum State {
         /// The event log, by number.
         events: Vec<SagaEvent>,
         status: BTreeMap<SagaId, Status>,
-        /// (event number, subscriber) not yet reacted to.
-        pending: BTreeSet<(u32, NodeId)>,
-        armed: bool,
+        /// (event number, subscriber) not yet reacted to, with when it was last sent.
+        pending: BTreeMap<(u32, NodeId), Time>,
         next_seq: u32,
     },
     Svc {
@@ -841,7 +840,7 @@ impl Saga {
     // ---- broker ----
 
     fn publish(ctx: &mut Ctx<'_, Self>, state: &mut State, event: SagaEvent) {
-        let State::Broker { events, status, pending, armed, .. } = state else {
+        let State::Broker { events, status, pending, .. } = state else {
             unreachable!("the broker")
         };
         if events.iter().any(|e| e.order.saga == event.order.saga && e.topic == event.topic) {
@@ -856,24 +855,29 @@ impl Saga {
         }
         if let Some((step, _)) = event.topic.subscriber() {
             let to = service_node(step);
-            pending.insert((seq, to));
+            let first = pending.is_empty();
+            pending.insert((seq, to), ctx.now);
             ctx.send(to, Msg::Deliver { seq, event: event.clone() });
-            if !*armed {
-                *armed = true;
+            if first {
                 ctx.set_timer(Timer::Redeliver, ctx.params.retry_ticks);
             }
         }
         events.push(event);
     }
 
-    fn redeliver(ctx: &mut Ctx<'_, Self>, state: &mut State) {
-        let State::Broker { events, pending, armed, .. } = state else { unreachable!("broker") };
-        for (seq, to) in pending.iter() {
-            ctx.send(*to, Msg::Deliver { seq: *seq, event: events[*seq as usize].clone() });
+    /// Re-delivers every event unanswered for `retry_ticks` (all of them when `all`), and
+    /// arms the timer for the next one due.
+    fn redeliver(ctx: &mut Ctx<'_, Self>, state: &mut State, all: bool) {
+        let State::Broker { events, pending, .. } = state else { unreachable!("broker") };
+        let retry = ctx.params.retry_ticks;
+        for ((seq, to), sent) in pending.iter_mut() {
+            if all || ctx.now >= *sent + retry {
+                ctx.send(*to, Msg::Deliver { seq: *seq, event: events[*seq as usize].clone() });
+                *sent = ctx.now;
+            }
         }
-        *armed = !pending.is_empty();
-        if *armed {
-            ctx.set_timer(Timer::Redeliver, ctx.params.retry_ticks);
+        if let Some(next) = pending.values().map(|t| *t + retry).min() {
+            ctx.set_timer(Timer::Redeliver, next.saturating_sub(ctx.now).max(1));
         }
     }
 
@@ -891,17 +895,15 @@ impl Saga {
             Input::Message { from, msg: Msg::Publish { reacting_to, event, .. } } => {
                 let State::Broker { pending, .. } = state else { unreachable!("broker") };
                 pending.remove(&(reacting_to, from));
+                if pending.is_empty() {
+                    ctx.cancel_timer(Timer::Redeliver);
+                }
                 if let Some(e) = event {
                     Self::publish(ctx, state, e);
                 }
             }
             Input::Message { .. } => {}
-            Input::Timer(Timer::Redeliver) => {
-                if let State::Broker { armed, .. } = state {
-                    *armed = false;
-                }
-                Self::redeliver(ctx, state);
-            }
+            Input::Timer(Timer::Redeliver) => Self::redeliver(ctx, state, false),
             Input::Timer(Timer::Retry { .. }) => {}
         }
     }
@@ -1208,8 +1210,7 @@ impl Protocol for Saga {
             (true, Mode::Choreographed) => State::Broker {
                 events: Vec::new(),
                 status: BTreeMap::new(),
-                pending: BTreeSet::new(),
-                armed: false,
+                pending: BTreeMap::new(),
                 next_seq: 1,
             },
             (false, _) => State::Svc { hits: BTreeMap::new(), served: false },
@@ -1242,16 +1243,17 @@ impl Protocol for Saga {
             Mode::Choreographed => {
                 let (events, status) = broker_from_log(ctx.log);
                 // Re-deliver the events of sagas that have not ended (subscribers dedup).
-                let pending: BTreeSet<(u32, NodeId)> = events
+                let pending: BTreeMap<(u32, NodeId), Time> = events
                     .iter()
                     .enumerate()
                     .filter(|(_, e)| !status[&e.order.saga].is_final())
-                    .filter_map(|(i, e)| e.topic.subscriber().map(|(s, _)| (i as u32, service_node(s))))
+                    .filter_map(|(i, e)| {
+                        e.topic.subscriber().map(|(s, _)| ((i as u32, service_node(s)), ctx.now))
+                    })
                     .collect();
                 let next_seq = status.len() as u32 + 1;
-                let mut state =
-                    State::Broker { events, status, pending, armed: false, next_seq };
-                Self::redeliver(ctx, &mut state);
+                let mut state = State::Broker { events, status, pending, next_seq };
+                Self::redeliver(ctx, &mut state, true);
                 state
             }
         }
@@ -1367,7 +1369,7 @@ impl Protocol for Saga {
                 }
                 if let Some(State::Broker { pending, events, .. }) = &slot.state {
                     let p: Vec<String> = pending
-                        .iter()
+                        .keys()
                         .map(|(seq, to)| format!("#{seq} {} → {}", events[*seq as usize], world.name(*to)))
                         .collect();
                     if !p.is_empty() {
@@ -1530,7 +1532,7 @@ impl Protocol for Saga {
                 })
             }
             State::Broker { pending, events, .. } => {
-                let (seq, to) = pending.iter().find(|(_, to)| !world.can_talk(node, *to))?;
+                let (seq, to) = pending.keys().find(|(_, to)| !world.can_talk(node, *to))?;
                 let how = if world.is_up(*to) { "unreachable" } else { "down" };
                 Some(Blocked {
                     waiting_for: vec![*to],
