@@ -3,6 +3,7 @@
 mod compare;
 mod determinism;
 mod harness;
+mod paxos_commit;
 mod scenario_errors;
 mod sweep;
 mod three_pc;

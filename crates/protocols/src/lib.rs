@@ -3,11 +3,13 @@
 
 pub mod common;
 pub mod harness;
+pub mod paxos_commit;
 pub mod presets;
 pub mod registry;
 pub mod three_pc;
 pub mod two_pc;
 
+pub use paxos_commit::PaxosCommit;
 pub use registry::{run, ProtocolKind};
 pub use three_pc::ThreePc;
 pub use two_pc::TwoPc;

@@ -1,5 +1,6 @@
 //! The closed set of protocols, and the one entry point that runs any scenario.
 
+use crate::paxos_commit::PaxosCommit;
 use crate::three_pc::ThreePc;
 use crate::two_pc::TwoPc;
 use commitscope_engine::erased::{AnyRun, Recorded};
@@ -9,15 +10,17 @@ use commitscope_engine::{Scenario, ScenarioError};
 pub enum ProtocolKind {
     TwoPc,
     ThreePc,
+    PaxosCommit,
 }
 
 impl ProtocolKind {
-    pub const ALL: &'static [ProtocolKind] = &[ProtocolKind::TwoPc, ProtocolKind::ThreePc];
+    pub const ALL: &'static [ProtocolKind] = &[ProtocolKind::TwoPc, ProtocolKind::ThreePc, ProtocolKind::PaxosCommit];
 
     pub fn name(self) -> &'static str {
         match self {
             ProtocolKind::TwoPc => "two_pc",
             ProtocolKind::ThreePc => "three_pc",
+            ProtocolKind::PaxosCommit => "paxos_commit",
         }
     }
 
@@ -25,6 +28,7 @@ impl ProtocolKind {
         match self {
             ProtocolKind::TwoPc => "Two-phase commit",
             ProtocolKind::ThreePc => "Three-phase commit",
+            ProtocolKind::PaxosCommit => "Paxos Commit",
         }
     }
 
@@ -38,6 +42,9 @@ pub fn run(scenario: &Scenario) -> Result<Box<dyn AnyRun>, ScenarioError> {
     match ProtocolKind::from_name(&scenario.protocol) {
         Some(ProtocolKind::TwoPc) => Ok(Box::new(Recorded::<TwoPc>::new(scenario)?)),
         Some(ProtocolKind::ThreePc) => Ok(Box::new(Recorded::<ThreePc>::new(scenario)?)),
+        Some(ProtocolKind::PaxosCommit) => {
+            Ok(Box::new(Recorded::<PaxosCommit>::new(scenario)?))
+        }
         None => {
             let known: Vec<&str> = ProtocolKind::ALL.iter().map(|k| k.name()).collect();
             Err(ScenarioError::new(
