@@ -15,7 +15,8 @@ pub mod state;
 
 pub use components::app::{App, AppProps};
 
-/// Mounts the app into `root` (the page's `#app`, or a test's own element).
+/// Mounts the app into `root` as the page's app: the address links to the current moment.
 pub fn mount(root: web_sys::Element) -> yew::AppHandle<App> {
-    yew::Renderer::<App>::with_root(root).render()
+    let props = AppProps { preset: None, use_address: true };
+    yew::Renderer::<App>::with_root_and_props(root, props).render()
 }

@@ -8,7 +8,9 @@ fn main() {
             commitscope_web::mount(root);
         }
         None => {
-            yew::Renderer::<commitscope_web::App>::new().render();
+            if let Some(body) = document.and_then(|d| d.body()) {
+                commitscope_web::mount(body.into());
+            }
         }
     }
 }

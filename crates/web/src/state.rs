@@ -532,3 +532,122 @@ mod tests {
         }
     }
 }
+
+/// A link to a moment of a run: `#preset=two_pc/lost_commit&at=30`, or the scenario itself
+/// (`#s=<percent-encoded JSON>&at=30`) once it differs from every preset.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Link {
+    pub preset: Option<String>,
+    pub scenario: Option<String>,
+    pub at: Option<EventId>,
+}
+
+impl Link {
+    pub fn parse(hash: &str) -> Link {
+        let mut link = Link::default();
+        for part in hash.trim_start_matches('#').split('&') {
+            let (k, v) = part.split_once('=').unwrap_or((part, ""));
+            let v = percent_decode(v);
+            match k {
+                "preset" => link.preset = Some(v),
+                "s" => link.scenario = Some(v),
+                "at" => link.at = v.parse().ok(),
+                _ => {}
+            }
+        }
+        link
+    }
+
+    pub fn of(state: &AppState) -> String {
+        let at = state.cursor.map_or(String::new(), |c| format!("&at={c}"));
+        match state.data.preset {
+            Some(p) => format!("#preset={p}{at}"),
+            None => {
+                let json = serde_json::to_string(state.scenario()).unwrap_or_default();
+                format!("#s={}{at}", percent_encode(&json))
+            }
+        }
+    }
+
+    /// The state this link names; `None` when it names nothing that runs.
+    pub fn state(&self) -> Option<AppState> {
+        let mut s = match (&self.scenario, &self.preset) {
+            (Some(json), _) => {
+                let scenario = Scenario::from_json(json).ok()?;
+                AppState::new(RunData::new(&scenario, None).ok()?)
+            }
+            (None, Some(p)) => AppState::from_preset(p)?,
+            (None, None) => return None,
+        };
+        if let Some(at) = self.at {
+            s.cursor = s.data.last().map(|l| at.min(l));
+        }
+        Some(s)
+    }
+}
+
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3 / 2);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~/:,".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).and_then(|b| hex(*b)),
+            bytes.get(i + 2).and_then(|b| hex(*b)),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::*;
+
+    #[test]
+    fn links_round_trip_presets_and_scenarios() {
+        let s = Rc::new(AppState::default()).reduce(Action::Seek(Some(12)));
+        let link = Link::of(&s);
+        assert_eq!(link, "#preset=two_pc/happy_path&at=12");
+        let back = Link::parse(&link).state().unwrap();
+        assert_eq!(back.cursor, Some(12));
+        let forked = s.reduce(Action::Inject(Injection::Crash("p1".into())));
+        let link = Link::of(&forked);
+        assert!(link.starts_with("#s=%7B"), "{link}");
+        let back = Link::parse(&link).state().unwrap();
+        assert_eq!(back.scenario(), forked.scenario());
+        assert_eq!(back.cursor, forked.cursor);
+    }
+
+    #[test]
+    fn broken_links_name_nothing() {
+        assert!(Link::parse("").state().is_none());
+        assert!(Link::parse("#preset=nope").state().is_none());
+        assert!(Link::parse("#s=%7Bnot json&at=x").state().is_none());
+        assert!(Link::parse("#s=%E2%82").state().is_none());
+        let far = Link::parse("#preset=two_pc/happy_path&at=999999").state().unwrap();
+        assert_eq!(far.cursor, far.data.last());
+    }
+}

@@ -9,7 +9,7 @@ use super::narration::{EventLog, Narration};
 use super::overlays::{Help, Import};
 use super::properties::Properties;
 use crate::hooks::{use_keyboard, use_playback, Shortcut};
-use crate::state::{Action, AppState, Jump};
+use crate::state::{Action, AppState, Jump, Link};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq, Default)]
@@ -17,13 +17,44 @@ pub struct AppProps {
     /// A preset to start with (default: the 2PC happy path).
     #[prop_or_default]
     pub preset: Option<AttrValue>,
+    /// Read the starting moment from the address (`#preset=…&at=…`) and keep the address
+    /// a link to the current moment. The page does; tests and embeds may not.
+    #[prop_or_default]
+    pub use_address: bool,
 }
 
 #[component]
 pub fn App(props: &AppProps) -> Html {
     let preset = props.preset.clone();
-    let state =
-        use_reducer(move || preset.and_then(|p| AppState::from_preset(&p)).unwrap_or_default());
+    let use_address = props.use_address;
+    let state = use_reducer(move || {
+        let hash = web_sys::window()
+            .filter(|_| use_address)
+            .and_then(|w| w.location().hash().ok())
+            .unwrap_or_default();
+        Link::parse(&hash)
+            .state()
+            .or_else(|| preset.and_then(|p| AppState::from_preset(&p)))
+            .unwrap_or_default()
+    });
+    // The address is a link to this moment of this run.
+    use_effect_with((state.data.clone(), state.cursor), {
+        let state = state.clone();
+        move |_| {
+            if !use_address {
+                return;
+            }
+            let hash = Link::of(&state);
+            if let Some(w) = web_sys::window() {
+                if w.location().hash().ok().as_deref() != Some(hash.as_str()) {
+                    if let Ok(h) = w.history() {
+                        let _ =
+                            h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&hash));
+                    }
+                }
+            }
+        }
+    });
     let dispatch = {
         let dispatcher = state.dispatcher();
         use_memo((), move |_| Callback::from(move |a: Action| dispatcher.dispatch(a)))

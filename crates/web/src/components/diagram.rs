@@ -229,11 +229,14 @@ pub fn Diagram(props: &DiagramProps) -> Html {
         let view = view.clone();
         use_effect_with((props.cursor, data.clone()), move |(cursor, _)| {
             let initial = std::mem::replace(&mut *first.borrow_mut(), false);
+            let cursor: &Option<EventId> = cursor;
             if let Some(el) = scroller.cast::<Element>() {
                 let h = f64::from(el.client_height()).max(1.0);
                 let top = f64::from(el.scroll_top());
                 let y = data.rows.cursor_y(data.events(), *cursor);
-                if !initial && (y < top + 40.0 || y > top + h - 60.0) {
+                // On the first render only a linked moment (not the default end) scrolls.
+                let wanted = !initial || *cursor != data.last();
+                if wanted && (y < top + 40.0 || y > top + h - 60.0) {
                     let target = (y - h * 0.4).max(0.0);
                     el.set_scroll_top(target as i32);
                     view.set((f64::from(el.scroll_top()), h));
