@@ -134,3 +134,48 @@ fn three_pc_elect_extension_finishes_through_the_elected_participant() {
     assert_eq!(d["p1"], "COMMIT t1.1 (by termination: a participant was committable)");
     assert_eq!(d["p2"], "COMMIT t1.1");
 }
+
+#[test]
+fn saga_cases() {
+    check_case("saga_orchestrated", include_str!("../fixtures/harness/saga_orchestrated.txt"));
+    check_case("saga_checkout", include_str!("../fixtures/harness/saga_checkout.txt"));
+    check_case("saga_bad_lines", include_str!("../fixtures/harness/saga_bad_lines.txt"));
+}
+
+#[test]
+fn saga_crash_extension_really_crashes_and_resumes_and_dedups_the_duplicate() {
+    let mut session = Session::default();
+    let out = session.handle(
+        r#"{"src":"c1","dest":"orchestrator","body":{"type":"saga_begin","msg_id":1,"saga_id":"s1","steps":["reserve_inventory","charge_payment","create_shipment"],"crash_orchestrator_after":"reserve_inventory","recover_after_ms":250,"duplicate_steps":["charge_payment"]}}"#,
+    );
+    assert_eq!(out.len(), 5, "{out:?}");
+    let run = session.last_run.take().expect("a saga ran");
+    assert_eq!(run.protocol(), "saga");
+    let ev = run.events();
+    let crash = ev.iter().find(|e| e.kind == "crash").expect("the orchestrator crashed");
+    let recover = ev.iter().find(|e| e.kind == "recover").expect("and recovered");
+    assert_eq!(recover.time, crash.time + 250);
+    // After recovery the orchestrator sends the next step (charge) from its log.
+    let next = ev.iter().find(|e| e.id > recover.id && e.kind == "send").unwrap();
+    assert_eq!(next.subkind, Some("charge"));
+    // The duplicated charge is answered from payment's dedup table, and charged once.
+    let cached = ev.iter().filter(|e| e.kind == "send" && e.label.ends_with(", cached)")).count();
+    assert_eq!(cached, 1);
+    assert_eq!(
+        ev.iter()
+            .filter(|e| e.kind == "persist" && e.label.starts_with("APPLIED s1/charge"))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn checkout_modes_run_the_protocol_they_name() {
+    let mut session = Session::default();
+    session.handle(r#"{"src":"c1","dest":"checkout","body":{"type":"checkout","msg_id":1,"mode":"choreography"}}"#);
+    let run = session.last_run.take().unwrap();
+    assert_eq!(run.nodes()[0].name, "broker");
+    session.handle(r#"{"src":"c1","dest":"checkout","body":{"type":"checkout","msg_id":2}}"#);
+    let run = session.last_run.take().unwrap();
+    assert_eq!(run.nodes()[0].name, "orch");
+}

@@ -34,8 +34,40 @@
 //!   timeout when `participant_timeout_ms` is absent.
 //! - `termination` (a CommitScope extension, 3PC only): `"timeout"` (the course's rule,
 //!   the default) or `"elect"` (Skeen's termination protocol).
+//!
+//! Sagas (the `saga` protocol; no `init` needed, or `init` with `"protocol": "saga"` and an
+//! optional `"mode"`, which sets the session's default mode). Each saga runs to its end in
+//! virtual time; its messages come out in virtual-time order, from the `dest` of the
+//! request (e.g. `orchestrator`) to its `src`.
+//! - `saga_begin` with `steps` (names: `reserve_inventory`, `charge_payment`,
+//!   `create_shipment`, or the services `inventory`, `payment`, `shipping`; a step may be an
+//!   object `{"name": ..., "fail": true}`, which makes it fail), an optional `saga_id`
+//!   (default `saga<k>`), and the order: `user` (or `user_id`), `amount`, `item`, `qty`,
+//!   `fail_payment`. It answers `saga_begin_ok` with `saga_id` and `"status": "PENDING"` (the
+//!   status once BEGIN is in the saga log), then: `step_complete` (`saga_id`, `step`) per
+//!   step done; on a failure `step_failed` (`saga_id`, `step`, `reason`, `"status":
+//!   "COMPENSATING"`) and one `compensate` (`saga_id`, `step`, `compensation`) per step
+//!   compensated, in the order they were (reverse); finally `saga_complete` (`"status":
+//!   "COMPLETED"`) or `saga_aborted` (`"status": "ABORTED"`, `reason`). A `saga_begin` with
+//!   a `saga_id` the session has run already is answered `saga_begin_ok` with that saga's
+//!   final status, and nothing runs again (idempotency on the saga id).
+//! - The course's failure triggers: payment fails for user `u999`, for amount 99999, and
+//!   with `fail_payment: true` (both modes). Any other user has an account of 1000 (alice,
+//!   bob: 500), any item a stock of 10 (lamp: 1). A failing `reserve_inventory` asks for more
+//!   than the stock; a failing `create_shipment` finds shipping unavailable.
+//! - `mode`: `"orchestration"` (the default) or `"choreography"` (events through a broker;
+//!   the steps must be the checkout's three, in order). CommitScope extensions:
+//!   `crash_orchestrator_after` (a step name: the orchestrator crashes once that step is in
+//!   its log, and recovers `recover_after_ms` later, default 100, resuming from its log)
+//!   and `duplicate_steps` (step names whose command is delivered twice: the service
+//!   answers the copy from its dedup table; nothing changes in the output).
+//! - `checkout` (the same fields, `order_id` for the saga id, default `order<k>`) runs the
+//!   checkout saga (reserve, charge, ship) and answers `checkout_complete` (`order_id`,
+//!   `"status": "COMPLETED"`) or `checkout_failed` (`order_id`, `"status": "ABORTED"`,
+//!   `reason`, `compensated`: the compensations run, in order).
 
 use crate::common::Outcome;
+use crate::saga::{self, OrchRecord, Record as SagaRecord, Saga, Status, Step, Topic};
 use crate::three_pc::{Basis, ThreePc};
 use crate::two_pc::TwoPc;
 use commitscope_engine::erased::{AnyRun, Recorded};
@@ -59,6 +91,11 @@ pub struct Session {
     txns: u32,
     /// The last transaction's run, for `--trace`.
     pub last_run: Option<Box<dyn AnyRun>>,
+    /// `init` with `"protocol": "saga"`: the default saga mode.
+    saga_mode: Option<saga::Mode>,
+    sagas: u32,
+    /// Each saga's final status, failure reason and compensations, by saga id.
+    saga_results: std::collections::BTreeMap<String, (Status, Option<String>, Vec<&'static str>)>,
 }
 
 struct Request<'a> {
@@ -93,6 +130,8 @@ impl Session {
         let result = match request.body.get("type").and_then(Value::as_str) {
             Some("init") => self.init(&request),
             Some("txn_begin") => self.txn_begin(&request),
+            Some("saga_begin") => self.saga(&request, SagaCall::Begin),
+            Some("checkout") => self.saga(&request, SagaCall::Checkout),
             Some(other) => {
                 Err(Error { code: 10, text: format!("unsupported message type \"{other}\"") })
             }
@@ -130,11 +169,16 @@ impl Session {
     }
 
     fn init(&mut self, r: &Request<'_>) -> Result<Vec<String>, Error> {
+        if r.body.get("protocol").and_then(Value::as_str) == Some("saga") {
+            self.saga_mode = Some(saga_mode(r.body)?.unwrap_or_default());
+            let body = json!({"type": "init_ok", "in_reply_to": r.body.get("msg_id")});
+            return Ok(vec![self.reply(r.dest, r.src, body)]);
+        }
         let protocol = match r.body.get("protocol").map(|p| p.as_str()) {
             None => CourseProtocol::ThreePc,
             Some(Some("2pc")) => CourseProtocol::TwoPc,
             Some(Some("3pc")) => CourseProtocol::ThreePc,
-            Some(_) => return Err(malformed("\"protocol\" must be \"2pc\" or \"3pc\"")),
+            Some(_) => return Err(malformed("\"protocol\" must be \"2pc\", \"3pc\" or \"saga\"")),
         };
         let participants = participants(r.body)?
             .ok_or_else(|| malformed("init needs \"participants\": a list of 1 to 16 names"))?;
@@ -271,6 +315,345 @@ impl Session {
             }
         }
         Ok(lines)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SagaCall {
+    Begin,
+    Checkout,
+}
+
+/// `mode`: "orchestration" / "orchestrated" or "choreography" / "choreographed".
+fn saga_mode(body: &Map<String, Value>) -> Result<Option<saga::Mode>, Error> {
+    match body.get("mode") {
+        None => Ok(None),
+        Some(Value::String(m)) if m == "orchestration" || m == "orchestrated" => {
+            Ok(Some(saga::Mode::Orchestrated))
+        }
+        Some(Value::String(m)) if m == "choreography" || m == "choreographed" => {
+            Ok(Some(saga::Mode::Choreographed))
+        }
+        Some(_) => Err(malformed("\"mode\" is \"orchestration\" or \"choreography\"")),
+    }
+}
+
+fn step_names() -> String {
+    Step::ALL.iter().map(|s| s.course_name()).collect::<Vec<_>>().join(", ")
+}
+
+/// A step named in a case (`"charge_payment"`, `"payment"`, ...).
+fn parse_step(v: &Value) -> Result<Step, Error> {
+    v.as_str()
+        .and_then(Step::parse)
+        .ok_or_else(|| malformed(format!("unknown step {v} (known: {})", step_names())))
+}
+
+impl Session {
+    fn saga(&mut self, r: &Request<'_>, call: SagaCall) -> Result<Vec<String>, Error> {
+        let b = r.body;
+        let mode = saga_mode(b)?.or(self.saga_mode).unwrap_or_default();
+        // The steps, and which of them fail.
+        let mut steps = Vec::new();
+        let mut failing = Vec::new();
+        match (call, b.get("steps")) {
+            (SagaCall::Checkout, Some(_)) => {
+                return Err(malformed("checkout runs the checkout's steps: leave \"steps\" out"))
+            }
+            (SagaCall::Begin, None) => {
+                return Err(malformed(format!(
+                    "saga_begin needs \"steps\": a list of step names ({})",
+                    step_names()
+                )))
+            }
+            (SagaCall::Begin, Some(list)) => {
+                let list = list.as_array().filter(|l| !l.is_empty()).ok_or_else(|| {
+                    malformed(format!(
+                        "\"steps\" must be a non-empty list of step names ({})",
+                        step_names()
+                    ))
+                })?;
+                for v in list {
+                    let (name, fail) = match v {
+                        Value::Object(o) => (
+                            o.get("name").cloned().unwrap_or(Value::Null),
+                            o.get("fail").and_then(Value::as_bool).unwrap_or(false),
+                        ),
+                        other => (other.clone(), false),
+                    };
+                    let step = parse_step(&name)?;
+                    if steps.contains(&step) {
+                        return Err(malformed(format!(
+                            "step \"{}\" is listed twice",
+                            step.course_name()
+                        )));
+                    }
+                    steps.push(step);
+                    if fail {
+                        failing.push(step);
+                    }
+                }
+            }
+            (SagaCall::Checkout, None) => steps = Step::ALL.to_vec(),
+        }
+        if mode == saga::Mode::Choreographed && steps != Step::ALL {
+            return Err(malformed(format!(
+                "a choreographed saga runs the checkout's steps in order ({})",
+                step_names()
+            )));
+        }
+        let (id_field, prefix) = match call {
+            SagaCall::Begin => ("saga_id", "saga"),
+            SagaCall::Checkout => ("order_id", "order"),
+        };
+        let id = match b.get(id_field).or_else(|| b.get("saga_id")) {
+            None => None,
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(_) => return Err(malformed(format!("\"{id_field}\" must be a string"))),
+        };
+        if let Some((status, reason, compensated)) =
+            id.as_ref().and_then(|id| self.saga_results.get(id)).cloned()
+        {
+            // The saga ran already: answer with its status, run nothing again.
+            let id = id.expect("a known id");
+            let body = match call {
+                SagaCall::Begin => json!({"type": "saga_begin_ok", "in_reply_to": b.get("msg_id"),
+                                          "saga_id": id, "status": status.to_string()}),
+                SagaCall::Checkout => checkout_reply(b, &id, status, reason, &compensated),
+            };
+            return Ok(vec![self.reply(r.dest, r.src, body)]);
+        }
+        let text = |field: &str, default: &str| -> Result<String, Error> {
+            match b.get(field) {
+                None => Ok(default.to_string()),
+                Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+                Some(_) => Err(malformed(format!("\"{field}\" must be a non-empty string"))),
+            }
+        };
+        let user = match b.get("user_id") {
+            Some(_) => text("user_id", "alice")?,
+            None => text("user", "alice")?,
+        };
+        let item = text("item", "book")?;
+        let amount = match b.get("amount") {
+            None => 100,
+            Some(v) => v.as_u64().ok_or_else(|| malformed("\"amount\" must be a whole number"))?,
+        };
+        let qty = positive(b, "qty")?.unwrap_or(1);
+        let flag = |field: &str| -> Result<bool, Error> {
+            match b.get(field) {
+                None => Ok(false),
+                Some(Value::Bool(v)) => Ok(*v),
+                Some(_) => Err(malformed(format!("\"{field}\" must be true or false"))),
+            }
+        };
+        let fail_payment = flag("fail_payment")? || failing.contains(&Step::Charge);
+        let fail_shipping = failing.contains(&Step::Ship);
+        // A failing reservation asks for more than the stock holds.
+        let qty = if failing.contains(&Step::Reserve) { 1_000_000 } else { qty };
+        let id = id.unwrap_or_else(|| format!("{prefix}{}", self.sagas + 1));
+        let mut request =
+            json!({"saga": id, "user": user, "item": item, "qty": qty, "amount": amount});
+        if fail_payment {
+            request["fail_payment"] = json!(true);
+        }
+        if fail_shipping {
+            request["fail_shipping"] = json!(true);
+        }
+        let mode_name = match mode {
+            saga::Mode::Orchestrated => "orchestrated",
+            saga::Mode::Choreographed => "choreographed",
+        };
+        // The course's users and items are whatever the case names: each gets an account
+        // (1000) and a stock (10) unless the defaults already have one.
+        let defaults = saga::Params::default();
+        let mut balances = json!(defaults.balances);
+        if !defaults.balances.contains_key(&user) {
+            balances[&user] = json!(1000);
+        }
+        let mut stock = json!(defaults.stock);
+        if !defaults.stock.contains_key(&item) {
+            stock[&item] = json!(10);
+        }
+        let mut params = json!({"mode": mode_name, "balances": balances, "stock": stock});
+        if mode == saga::Mode::Orchestrated {
+            params["steps"] = json!(steps);
+        }
+        let mut faults = Vec::new();
+        let mut recover_after = None;
+        if let Some(v) = b.get("crash_orchestrator_after") {
+            if mode != saga::Mode::Orchestrated {
+                return Err(malformed(
+                    "crash_orchestrator_after needs an orchestrator (mode orchestration)",
+                ));
+            }
+            let step = parse_step(v)?;
+            let count = steps.iter().position(|s| *s == step).ok_or_else(|| {
+                malformed(format!(
+                    "crash_orchestrator_after names \"{}\", which is not a step of this saga",
+                    step.course_name()
+                ))
+            })? + 1;
+            recover_after = Some(positive(b, "recover_after_ms")?.unwrap_or(100));
+            faults.push(json!({"after": {"persisted": "step_done", "by": "orch", "count": count},
+                               "crash": "orch"}));
+        }
+        if let Some(list) = b.get("duplicate_steps") {
+            let list = list
+                .as_array()
+                .ok_or_else(|| malformed("\"duplicate_steps\" must be a list of step names"))?;
+            for v in list {
+                let step = parse_step(v)?;
+                faults.push(json!({"duplicate": {"type": step.verb(), "nth": 1}}));
+            }
+        }
+        let mut scenario = json!({
+            "version": 1, "protocol": "saga", "seed": 1, "params": params,
+            "requests": [{"at": 0, "request": request}],
+            "faults": faults,
+            "limits": {"max_ticks": CASE_LIMIT_TICKS, "max_events": 100_000},
+        });
+        let run_of = |scenario: &Value| -> Result<Recorded<Saga>, Error> {
+            let s =
+                Scenario::from_json(&scenario.to_string()).map_err(|e| malformed(e.to_string()))?;
+            Recorded::<Saga>::new(&s).map_err(|e| malformed(e.to_string()))
+        };
+        let mut run = run_of(&scenario)?;
+        if let Some(after) = recover_after {
+            // Runs are deterministic: the crash happens at the same moment once a recovery
+            // is added after it.
+            let crashed = run.run().events.iter().find(|e| matches!(e.kind, EventKind::Crash));
+            if let Some(crash) = crashed {
+                scenario["faults"]
+                    .as_array_mut()
+                    .expect("a list")
+                    .push(json!({"at": crash.time + after, "recover": "orch"}));
+                run = run_of(&scenario)?;
+            }
+        }
+        // What the course sees of the run, in virtual-time order.
+        let mut notes: Vec<Value> = Vec::new();
+        let mut status = Status::Pending;
+        let mut reason: Option<String> = None;
+        let mut compensated: Vec<&'static str> = Vec::new();
+        for e in &run.run().events {
+            let EventKind::Persist { record } = &e.kind else { continue };
+            let (done, failed, undone, end): Seen = match record {
+                SagaRecord::Orch(OrchRecord::StepDone { step, .. }) => {
+                    (Some(*step), None, None, None)
+                }
+                SagaRecord::Orch(OrchRecord::StepFailed { step, reason, .. }) => {
+                    (None, Some((*step, reason.clone())), None, None)
+                }
+                SagaRecord::Orch(OrchRecord::StepCompensated { step, .. }) => {
+                    (None, None, Some(*step), None)
+                }
+                SagaRecord::Orch(OrchRecord::End { status, .. }) => {
+                    (None, None, None, Some(*status))
+                }
+                SagaRecord::Event { event, .. } => {
+                    let t = event.topic;
+                    let why = event.reason.clone().unwrap_or_default();
+                    match t {
+                        Topic::OrderPlaced => (None, None, None, None),
+                        Topic::InventoryReserved => (Some(Step::Reserve), None, None, None),
+                        Topic::PaymentCharged => (Some(Step::Charge), None, None, None),
+                        Topic::ShipmentCreated => {
+                            (Some(Step::Ship), None, None, Some(Status::Completed))
+                        }
+                        Topic::InventoryFailed => {
+                            (None, Some((Step::Reserve, why)), None, Some(Status::Aborted))
+                        }
+                        Topic::PaymentFailed => (None, Some((Step::Charge, why)), None, None),
+                        Topic::ShipmentFailed => (None, Some((Step::Ship, why)), None, None),
+                        Topic::PaymentRefunded => (None, None, Some(Step::Charge), None),
+                        Topic::InventoryReleased => {
+                            (None, None, Some(Step::Reserve), Some(Status::Aborted))
+                        }
+                    }
+                }
+                SagaRecord::Svc(_) | SagaRecord::Orch(OrchRecord::Begin { .. }) => continue,
+            };
+            if let Some(step) = done {
+                if call == SagaCall::Begin {
+                    notes.push(
+                        json!({"type": "step_complete", "saga_id": id, "step": step.course_name()}),
+                    );
+                }
+            }
+            if let Some((step, why)) = failed {
+                status = Status::Compensating;
+                reason = Some(format!("{}: {why}", step.course_name()));
+                if call == SagaCall::Begin {
+                    notes.push(
+                        json!({"type": "step_failed", "saga_id": id, "step": step.course_name(),
+                                      "reason": why, "status": "COMPENSATING"}),
+                    );
+                }
+            }
+            if let Some(step) = undone {
+                compensated.push(step.compensation_name());
+                if call == SagaCall::Begin {
+                    notes.push(
+                        json!({"type": "compensate", "saga_id": id, "step": step.course_name(),
+                                      "compensation": step.compensation_name()}),
+                    );
+                }
+            }
+            if let Some(end) = end {
+                status = end;
+                if call == SagaCall::Begin {
+                    notes.push(match end {
+                        Status::Completed => {
+                            json!({"type": "saga_complete", "saga_id": id, "status": "COMPLETED"})
+                        }
+                        _ => json!({"type": "saga_aborted", "saga_id": id, "status": "ABORTED",
+                                    "reason": reason.clone().unwrap_or_default()}),
+                    });
+                }
+            }
+        }
+        self.sagas += 1;
+        self.saga_results.insert(id.clone(), (status, reason.clone(), compensated.clone()));
+        let mut lines = Vec::new();
+        match call {
+            SagaCall::Begin => {
+                let body = json!({"type": "saga_begin_ok", "in_reply_to": b.get("msg_id"),
+                                  "saga_id": id, "status": "PENDING"});
+                lines.push(self.reply(r.dest, r.src, body));
+                for body in notes {
+                    lines.push(self.reply(r.dest, r.src, body));
+                }
+            }
+            SagaCall::Checkout => {
+                let body = checkout_reply(b, &id, status, reason, &compensated);
+                lines.push(self.reply(r.dest, r.src, body));
+            }
+        }
+        self.last_run = Some(Box::new(run));
+        Ok(lines)
+    }
+}
+
+/// What one saga-log record (or broker event) says: a step done, a step failed (and why),
+/// a step compensated, the saga's end.
+type Seen = (Option<Step>, Option<(Step, String)>, Option<Step>, Option<Status>);
+
+/// `checkout_complete` or `checkout_failed`, in reply to the checkout `b`.
+fn checkout_reply(
+    b: &Map<String, Value>,
+    id: &str,
+    status: Status,
+    reason: Option<String>,
+    compensated: &[&str],
+) -> Value {
+    match status {
+        Status::Completed => json!({"type": "checkout_complete", "in_reply_to": b.get("msg_id"),
+                                    "order_id": id, "status": "COMPLETED"}),
+        _ => json!({"type": "checkout_failed", "in_reply_to": b.get("msg_id"), "order_id": id,
+                    "status": status.to_string(), "reason": reason.unwrap_or_default(),
+                    "compensated": compensated}),
     }
 }
 

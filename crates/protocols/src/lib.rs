@@ -6,10 +6,14 @@ pub mod harness;
 pub mod paxos_commit;
 pub mod presets;
 pub mod registry;
+pub mod saga;
+pub mod tcc;
 pub mod three_pc;
 pub mod two_pc;
 
 pub use paxos_commit::PaxosCommit;
 pub use registry::{run, ProtocolKind};
+pub use saga::Saga;
+pub use tcc::Tcc;
 pub use three_pc::ThreePc;
 pub use two_pc::TwoPc;

@@ -20,7 +20,9 @@
 //!   sometimes-properties; `no_hanging_hold` checks that no hold is ever placed after its
 //!   cancel.
 
-use crate::saga::service::{Books, Confirm, Forward, Key, Order, Rules, SagaId, Step, SvcRecord, Undo};
+use crate::saga::service::{
+    Books, Confirm, Forward, Key, Order, Rules, SagaId, Step, SvcRecord, Undo,
+};
 use crate::saga::Checkout;
 use commitscope_engine::protocol::ParamError;
 use commitscope_engine::{
@@ -107,15 +109,43 @@ impl fmt::Display for Outcome {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Msg {
-    Try { step: Step, order: Order },
-    Confirm { step: Step, order: Order },
-    Cancel { step: Step, order: Order },
-    TryOk { txn: SagaId, step: Step, cached: bool },
+    Try {
+        step: Step,
+        order: Order,
+    },
+    Confirm {
+        step: Step,
+        order: Order,
+    },
+    Cancel {
+        step: Step,
+        order: Order,
+    },
+    TryOk {
+        txn: SagaId,
+        step: Step,
+        cached: bool,
+    },
     /// `hanging`: refused because its cancel came first.
-    TryFailed { txn: SagaId, step: Step, reason: String, cached: bool, hanging: bool },
-    Confirmed { txn: SagaId, step: Step, cached: bool },
+    TryFailed {
+        txn: SagaId,
+        step: Step,
+        reason: String,
+        cached: bool,
+        hanging: bool,
+    },
+    Confirmed {
+        txn: SagaId,
+        step: Step,
+        cached: bool,
+    },
     /// `empty`: nothing was held (an empty cancel).
-    Cancelled { txn: SagaId, step: Step, empty: bool, cached: bool },
+    Cancelled {
+        txn: SagaId,
+        step: Step,
+        empty: bool,
+        cached: bool,
+    },
 }
 
 impl Kind for Msg {
@@ -143,7 +173,9 @@ impl fmt::Display for Msg {
             Msg::TryFailed { txn, step, reason, cached, .. } => {
                 write!(f, "TryFailed({txn} {step}: {reason}{})", c(cached))
             }
-            Msg::Confirmed { txn, step, cached } => write!(f, "Confirmed({txn} {step}{})", c(cached)),
+            Msg::Confirmed { txn, step, cached } => {
+                write!(f, "Confirmed({txn} {step}{})", c(cached))
+            }
             Msg::Cancelled { txn, step, empty, cached } => {
                 let e = if *empty { ", empty" } else { "" };
                 write!(f, "Cancelled({txn} {step}{e}{})", c(cached))
@@ -417,7 +449,12 @@ impl Tcc {
                 Msg::TryFailed { txn, step, reason, .. } => {
                     let Some(t) = txns.get_mut(&txn) else { return };
                     if t.decision.is_none() {
-                        Self::decide(ctx, t, Outcome::Cancel, format!("{step} try failed: {reason}"));
+                        Self::decide(
+                            ctx,
+                            t,
+                            Outcome::Cancel,
+                            format!("{step} try failed: {reason}"),
+                        );
                     }
                 }
                 Msg::Confirmed { txn, step, .. } => {
@@ -519,7 +556,8 @@ impl Tcc {
                 match books.undo(step, &order, &rules, true) {
                     Undo::Cached => {
                         hit(order.key(step));
-                        let empty = books.table.get(&order.key(step)).is_some_and(|e| e.forward.is_none());
+                        let empty =
+                            books.table.get(&order.key(step)).is_some_and(|e| e.forward.is_none());
                         Msg::Cancelled { txn, step, empty, cached: true }
                     }
                     Undo::Act(rec) => {
@@ -555,10 +593,16 @@ impl Tcc {
             let (live, confirmed) = Self::state_at(&books[i], txn, *step);
             match outcome {
                 Outcome::Confirm if !confirmed => {
-                    return Err(format!("{txn} was confirmed but {} has not confirmed its {step}", step.service()))
+                    return Err(format!(
+                        "{txn} was confirmed but {} has not confirmed its {step}",
+                        step.service()
+                    ))
                 }
                 Outcome::Cancel if live => {
-                    return Err(format!("{txn} was cancelled but {} still holds its {step}", step.service()))
+                    return Err(format!(
+                        "{txn} was cancelled but {} still holds its {step}",
+                        step.service()
+                    ))
                 }
                 _ => {}
             }
@@ -637,7 +681,9 @@ impl Protocol for Tcc {
     type Monitor = Monitor;
 
     fn validate(params: &Params) -> Result<(), ParamError> {
-        for (field, v) in [("try_timeout_ticks", params.try_timeout_ticks), ("retry_ticks", params.retry_ticks)] {
+        for (field, v) in
+            [("try_timeout_ticks", params.try_timeout_ticks), ("retry_ticks", params.retry_ticks)]
+        {
             if v == 0 {
                 return Err(ParamError::new(field, "must be at least 1 tick"));
             }
@@ -682,7 +728,12 @@ impl Protocol for Tcc {
             if t.decision.is_none() {
                 // The tries' answers were volatile: cancel (idempotent, and safe even where
                 // a try never arrived — an empty cancel).
-                Self::decide(ctx, t, Outcome::Cancel, "the coordinator restarted before deciding".into());
+                Self::decide(
+                    ctx,
+                    t,
+                    Outcome::Cancel,
+                    "the coordinator restarted before deciding".into(),
+                );
             } else {
                 Self::send_decision(ctx, t);
             }
@@ -757,7 +808,10 @@ impl Protocol for Tcc {
             let text = match &t.decision {
                 None => {
                     let ok: Vec<&str> = t.tried.iter().map(|s| s.service()).collect();
-                    format!("TRYING · tries ok: {}", if ok.is_empty() { "none".into() } else { ok.join(", ") })
+                    format!(
+                        "TRYING · tries ok: {}",
+                        if ok.is_empty() { "none".into() } else { ok.join(", ") }
+                    )
                 }
                 Some((o, why)) => {
                     let acks: Vec<&str> = t.acked.iter().map(|s| s.service()).collect();
@@ -771,19 +825,29 @@ impl Protocol for Tcc {
             v.fields.push((format!("txn {id}"), format!("{} · {text}", t.order)));
         }
         v.decision = slot.log.iter().rev().find_map(|r| match r {
-            Record::Coord(CoordRecord::Decision { txn, outcome, .. }) => Some(format!("{outcome} {txn}")),
+            Record::Coord(CoordRecord::Decision { txn, outcome, .. }) => {
+                Some(format!("{outcome} {txn}"))
+            }
             _ => None,
         });
         v
     }
 
-    fn observe(monitor: &mut Monitor, world: &World<Self>, event: &Event<Self>, findings: &mut Findings) {
+    fn observe(
+        monitor: &mut Monitor,
+        world: &World<Self>,
+        event: &Event<Self>,
+        findings: &mut Findings,
+    ) {
         let Some(node) = event.node else { return };
         let record = match &event.kind {
             EventKind::Send { msg: Msg::TryFailed { hanging: true, txn, step, .. }, .. } => {
                 findings.report(
                     HANGING_TRY,
-                    format!("{} refuses the try of {txn}/{step}: its cancel came first", world.name(node)),
+                    format!(
+                        "{} refuses the try of {txn}/{step}: its cancel came first",
+                        world.name(node)
+                    ),
                 );
                 return;
             }
@@ -797,12 +861,17 @@ impl Protocol for Tcc {
                     findings.report(CONFIRM_REACHABLE, format!("{txn} is confirmed"));
                     // A confirm needs every try.
                     for (i, step) in Step::ALL.iter().enumerate() {
-                        let tried = books[i].table.get(&Key { saga: txn.clone(), step: *step })
+                        let tried = books[i]
+                            .table
+                            .get(&Key { saga: txn.clone(), step: *step })
                             .is_some_and(|e| matches!(e.forward, Some(Ok(_))));
                         if !tried {
                             findings.report(
                                 ALL_OR_NOTHING,
-                                format!("{txn} is confirmed but {} never held its {step}", step.service()),
+                                format!(
+                                    "{txn} is confirmed but {} never held its {step}",
+                                    step.service()
+                                ),
                             );
                         }
                     }
@@ -811,7 +880,9 @@ impl Protocol for Tcc {
             },
             Record::Coord(CoordRecord::End { txn }) => {
                 let outcome = world.node(node).log.iter().find_map(|r| match r {
-                    Record::Coord(CoordRecord::Decision { txn: t, outcome, .. }) if t == txn => Some(*outcome),
+                    Record::Coord(CoordRecord::Decision { txn: t, outcome, .. }) if t == txn => {
+                        Some(*outcome)
+                    }
                     _ => None,
                 });
                 if let Some(o) = outcome {
@@ -831,7 +902,10 @@ impl Protocol for Tcc {
                 match rec {
                     SvcRecord::Cancelled { empty: true, key, .. } => findings.report(
                         EMPTY_CANCEL,
-                        format!("{} cancels {key} before any try arrived (an empty cancel)", world.name(node)),
+                        format!(
+                            "{} cancels {key} before any try arrived (an empty cancel)",
+                            world.name(node)
+                        ),
                     ),
                     SvcRecord::Tried { key, .. } => {
                         let log = &world.node(node).log;
@@ -850,13 +924,22 @@ impl Protocol for Tcc {
                 // Confirmed somewhere and cancelled (released) elsewhere.
                 let txn = &rec.key().saga;
                 let confirmed = Step::ALL.iter().enumerate().any(|(i, s)| {
-                    books[i].table.get(&Key { saga: txn.clone(), step: *s }).is_some_and(|e| e.confirmed)
+                    books[i]
+                        .table
+                        .get(&Key { saga: txn.clone(), step: *s })
+                        .is_some_and(|e| e.confirmed)
                 });
                 let released = Step::ALL.iter().enumerate().any(|(i, s)| {
-                    books[i].table.get(&Key { saga: txn.clone(), step: *s }).is_some_and(|e| e.undone == Some(true))
+                    books[i]
+                        .table
+                        .get(&Key { saga: txn.clone(), step: *s })
+                        .is_some_and(|e| e.undone == Some(true))
                 });
                 if confirmed && released {
-                    findings.report(ALL_OR_NOTHING, format!("{txn} is confirmed at one service and cancelled at another"));
+                    findings.report(
+                        ALL_OR_NOTHING,
+                        format!("{txn} is confirmed at one service and cancelled at another"),
+                    );
                 }
             }
             _ => {}

@@ -358,17 +358,44 @@ impl fmt::Display for SagaEvent {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Msg {
     /// Orchestrator → service: run a step.
-    Do { step: Step, order: Order },
+    Do {
+        step: Step,
+        order: Order,
+    },
     /// Orchestrator → service: compensate a step.
-    Undo { step: Step, order: Order },
+    Undo {
+        step: Step,
+        order: Order,
+    },
     /// Service → orchestrator. `cached`: answered from the dedup table.
-    StepOk { saga: SagaId, step: Step, cached: bool },
-    StepFailed { saga: SagaId, step: Step, reason: String, cached: bool },
-    Compensated { saga: SagaId, step: Step, noop: bool, cached: bool },
+    StepOk {
+        saga: SagaId,
+        step: Step,
+        cached: bool,
+    },
+    StepFailed {
+        saga: SagaId,
+        step: Step,
+        reason: String,
+        cached: bool,
+    },
+    Compensated {
+        saga: SagaId,
+        step: Step,
+        noop: bool,
+        cached: bool,
+    },
     /// Broker → subscriber: event number `seq`.
-    Deliver { seq: u32, event: SagaEvent },
+    Deliver {
+        seq: u32,
+        event: SagaEvent,
+    },
     /// Subscriber → broker: its reaction to event `seq` (which acknowledges it).
-    Publish { reacting_to: u32, event: Option<SagaEvent>, cached: bool },
+    Publish {
+        reacting_to: u32,
+        event: Option<SagaEvent>,
+        cached: bool,
+    },
 }
 
 impl Kind for Msg {
@@ -398,7 +425,9 @@ impl fmt::Display for Msg {
                 write!(f, "{}({} {what})", title(step.verb()), order.saga)
             }
             Msg::Undo { step, order } => write!(f, "{}({})", title(step.undo_verb()), order.saga),
-            Msg::StepOk { saga, step, cached: c } => write!(f, "StepOk({saga} {step}{})", cached(c)),
+            Msg::StepOk { saga, step, cached: c } => {
+                write!(f, "StepOk({saga} {step}{})", cached(c))
+            }
             Msg::StepFailed { saga, step, reason, cached: c } => {
                 write!(f, "StepFailed({saga} {step}: {reason}{})", cached(c))
             }
@@ -410,7 +439,9 @@ impl fmt::Display for Msg {
             Msg::Publish { reacting_to, event: Some(e), cached: c } => {
                 write!(f, "Publish({e} re #{reacting_to}{})", cached(c))
             }
-            Msg::Publish { reacting_to, event: None, .. } => write!(f, "Publish(nothing re #{reacting_to})"),
+            Msg::Publish { reacting_to, event: None, .. } => {
+                write!(f, "Publish(nothing re #{reacting_to})")
+            }
         }
     }
 }
@@ -429,12 +460,29 @@ fn title(verb: &str) -> String {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum OrchRecord {
-    Begin { order: Order, steps: Vec<Step> },
-    StepDone { saga: SagaId, step: Step },
+    Begin {
+        order: Order,
+        steps: Vec<Step>,
+    },
+    StepDone {
+        saga: SagaId,
+        step: Step,
+    },
     /// `unknown`: the step was not answered (it may have run): it is compensated too.
-    StepFailed { saga: SagaId, step: Step, reason: String, unknown: bool },
-    StepCompensated { saga: SagaId, step: Step },
-    End { saga: SagaId, status: Status },
+    StepFailed {
+        saga: SagaId,
+        step: Step,
+        reason: String,
+        unknown: bool,
+    },
+    StepCompensated {
+        saga: SagaId,
+        step: Step,
+    },
+    End {
+        saga: SagaId,
+        status: Status,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -442,7 +490,10 @@ pub enum OrchRecord {
 pub enum Record {
     Orch(OrchRecord),
     /// The broker's event log: event number `seq`.
-    Event { seq: u32, event: SagaEvent },
+    Event {
+        seq: u32,
+        event: SagaEvent,
+    },
     Svc(SvcRecord),
 }
 
@@ -660,9 +711,17 @@ pub enum State {
 /// What a service did with a request: the answer it gives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Answer {
-    Ok { cached: bool },
-    Failed { reason: String, cached: bool },
-    Undone { noop: bool, cached: bool },
+    Ok {
+        cached: bool,
+    },
+    Failed {
+        reason: String,
+        cached: bool,
+    },
+    Undone {
+        noop: bool,
+        cached: bool,
+    },
     /// A forward request for a step already compensated: refused, nothing done.
     Late,
 }
@@ -696,7 +755,11 @@ const DEDUP_HIT: usize = 6;
 const DIRTY_READ: usize = 7;
 
 impl Saga {
-    fn new_saga_id(used: impl Fn(&SagaId) -> bool, req: &Checkout, next_seq: &mut u32) -> Option<SagaId> {
+    fn new_saga_id(
+        used: impl Fn(&SagaId) -> bool,
+        req: &Checkout,
+        next_seq: &mut u32,
+    ) -> Option<SagaId> {
         if let Some(id) = &req.saga {
             let id = SagaId(id.clone());
             return (!used(&id)).then_some(id);
@@ -735,7 +798,12 @@ impl Saga {
     /// The saga failed at `step`: compensate what is on the stack, or end at once.
     fn fail(ctx: &mut Ctx<'_, Self>, run: &mut SagaRun, step: Step, reason: String, unknown: bool) {
         let saga = run.order.saga.clone();
-        ctx.persist(Record::Orch(OrchRecord::StepFailed { saga, step, reason: reason.clone(), unknown }));
+        ctx.persist(Record::Orch(OrchRecord::StepFailed {
+            saga,
+            step,
+            reason: reason.clone(),
+            unknown,
+        }));
         if unknown {
             run.stack.push(step);
         }
@@ -759,7 +827,10 @@ impl Saga {
                 };
                 let order = req.order(saga.clone());
                 let steps = ctx.params.steps.clone();
-                ctx.persist(Record::Orch(OrchRecord::Begin { order: order.clone(), steps: steps.clone() }));
+                ctx.persist(Record::Orch(OrchRecord::Begin {
+                    order: order.clone(),
+                    steps: steps.clone(),
+                }));
                 let mut run = SagaRun {
                     order,
                     steps,
@@ -889,7 +960,8 @@ impl Saga {
                 else {
                     return;
                 };
-                let event = SagaEvent { topic: Topic::OrderPlaced, order: req.order(saga), reason: None };
+                let event =
+                    SagaEvent { topic: Topic::OrderPlaced, order: req.order(saga), reason: None };
                 Self::publish(ctx, state, event);
             }
             Input::Message { from, msg: Msg::Publish { reacting_to, event, .. } } => {
@@ -910,7 +982,13 @@ impl Saga {
 
     // ---- services (both modes) ----
 
-    fn serve(ctx: &mut Ctx<'_, Self>, state: &mut State, step: Step, order: &Order, action: Action) -> Answer {
+    fn serve(
+        ctx: &mut Ctx<'_, Self>,
+        state: &mut State,
+        step: Step,
+        order: &Order,
+        action: Action,
+    ) -> Answer {
         let State::Svc { hits, served } = state else { unreachable!("a service") };
         *served = true;
         let rules = ctx.params.rules();
@@ -1017,10 +1095,16 @@ impl Saga {
     }
 
     /// Semantic atomicity of one ended saga against the services' durable data.
-    fn atomic(world: &World<Self>, books: &[(Step, Books)], saga: &SagaId, status: Status) -> Result<(), String> {
+    fn atomic(
+        world: &World<Self>,
+        books: &[(Step, Books)],
+        saga: &SagaId,
+        status: Status,
+    ) -> Result<(), String> {
         for step in world.params.saga_steps() {
             let b = &books.iter().find(|(s, _)| s == step).expect("every step has a service").1;
-            let live = b.table.get(&Key { saga: saga.clone(), step: *step }).is_some_and(|e| e.live());
+            let live =
+                b.table.get(&Key { saga: saga.clone(), step: *step }).is_some_and(|e| e.live());
             match status {
                 Status::Completed if !live => {
                     return Err(format!("{saga} is COMPLETED but its {step} step is not in effect at {}", step.service()))
@@ -1039,7 +1123,9 @@ impl Saga {
     fn statuses(world: &World<Self>) -> BTreeMap<SagaId, Status> {
         let hub = world.node(HUB);
         match &hub.state {
-            Some(State::Orch { sagas, .. }) => sagas.iter().map(|(k, r)| (k.clone(), r.status)).collect(),
+            Some(State::Orch { sagas, .. }) => {
+                sagas.iter().map(|(k, r)| (k.clone(), r.status)).collect()
+            }
             Some(State::Broker { status, .. }) => status.clone(),
             _ => match world.params.mode {
                 Mode::Orchestrated => {
@@ -1179,7 +1265,10 @@ impl Protocol for Saga {
         let mut seen = BTreeSet::new();
         for (i, s) in params.steps.iter().enumerate() {
             if !seen.insert(*s) {
-                return Err(ParamError::new(format!("steps[{i}]"), format!("\"{s}\" is listed twice")));
+                return Err(ParamError::new(
+                    format!("steps[{i}]"),
+                    format!("\"{s}\" is listed twice"),
+                ));
             }
         }
         if params.mode == Mode::Choreographed && params.steps != Step::ALL {
@@ -1328,7 +1417,8 @@ impl Protocol for Saga {
                             )
                         }
                         Status::Compensating => {
-                            let (step, why) = run.failed.clone().expect("a compensating saga failed");
+                            let (step, why) =
+                                run.failed.clone().expect("a compensating saga failed");
                             format!("COMPENSATING · {step} failed: {why}")
                         }
                         Status::Completed => format!("COMPLETED · {} steps done", run.steps.len()),
@@ -1338,13 +1428,16 @@ impl Protocol for Saga {
                         },
                     };
                     v.fields.push((format!("saga {id}"), format!("{} · {progress}", run.order)));
-                    if !run.stack.is_empty() || !run.compensated.is_empty() {
+                    if run.status != Status::Completed
+                        && (!run.stack.is_empty() || !run.compensated.is_empty())
+                    {
                         let mut parts: Vec<String> =
                             run.stack.iter().rev().map(|s| s.undo_verb().to_string()).collect();
                         if parts.is_empty() {
                             parts.push("empty".into());
                         }
-                        let done: Vec<&str> = run.compensated.iter().map(|s| s.undo_verb()).collect();
+                        let done: Vec<&str> =
+                            run.compensated.iter().map(|s| s.undo_verb()).collect();
                         let mut text = format!("top → {}", parts.join(", "));
                         if !done.is_empty() {
                             text.push_str(&format!(" · unwound: {}", done.join(", ")));
@@ -1370,7 +1463,9 @@ impl Protocol for Saga {
                 if let Some(State::Broker { pending, events, .. }) = &slot.state {
                     let p: Vec<String> = pending
                         .keys()
-                        .map(|(seq, to)| format!("#{seq} {} → {}", events[*seq as usize], world.name(*to)))
+                        .map(|(seq, to)| {
+                            format!("#{seq} {} → {}", events[*seq as usize], world.name(*to))
+                        })
                         .collect();
                     if !p.is_empty() {
                         v.fields.push(("pending deliveries".into(), p.join(", ")));
@@ -1386,7 +1481,12 @@ impl Protocol for Saga {
         v
     }
 
-    fn observe(monitor: &mut Monitor, world: &World<Self>, event: &Event<Self>, findings: &mut Findings) {
+    fn observe(
+        monitor: &mut Monitor,
+        world: &World<Self>,
+        event: &Event<Self>,
+        findings: &mut Findings,
+    ) {
         let Some(node) = event.node else { return };
         match &event.kind {
             EventKind::Send { msg, .. } => {
@@ -1398,7 +1498,10 @@ impl Protocol for Saga {
                     _ => false,
                 };
                 if cached {
-                    findings.report(DEDUP_HIT, format!("{} answers {msg} from its dedup table", world.name(node)));
+                    findings.report(
+                        DEDUP_HIT,
+                        format!("{} answers {msg} from its dedup table", world.name(node)),
+                    );
                 }
                 return;
             }
@@ -1423,7 +1526,9 @@ impl Protocol for Saga {
                     let undone: Vec<String> = books
                         .iter()
                         .filter(|(s, b)| {
-                            b.table.get(&Key { saga: saga.clone(), step: *s }).is_some_and(|e| e.undone == Some(true))
+                            b.table
+                                .get(&Key { saga: saga.clone(), step: *s })
+                                .is_some_and(|e| e.undone == Some(true))
                         })
                         .map(|(s, _)| s.undo_verb().to_string())
                         .collect();
@@ -1596,20 +1701,23 @@ impl Protocol for Saga {
                 Record::Svc(SvcRecord::Applied { .. }) => {
                     "a local transaction: it takes effect now, visible to every other saga (no isolation)".into()
                 }
+                Record::Svc(SvcRecord::Compensated { undid: Some(Effect::Reserve { .. }), .. }) => {
+                    "the units go back to stock: a saga refused them meanwhile saw a reservation that never committed (no isolation)".into()
+                }
                 Record::Event { event: e, .. } if e.topic.status().is_final() => {
                     format!("the saga's final event: {}", e.topic.status())
                 }
                 _ => return None,
             },
-            EventKind::Send { msg, .. } => match msg {
-                Msg::StepOk { cached: true, .. }
-                | Msg::StepFailed { cached: true, .. }
-                | Msg::Compensated { cached: true, .. }
-                | Msg::Publish { cached: true, .. } => {
-                    "a repeat: answered from the dedup table (saga id + step), nothing is done twice".into()
-                }
-                _ => return None,
-            },
+            EventKind::Send {
+                msg:
+                    Msg::StepOk { cached: true, .. }
+                    | Msg::StepFailed { cached: true, .. }
+                    | Msg::Compensated { cached: true, .. }
+                    | Msg::Publish { cached: true, .. },
+                ..
+            } => "a repeat: answered from the dedup table (saga id + step), nothing is done twice"
+                .into(),
             EventKind::TimerFire { timer: Timer::Retry { .. } } => {
                 "no answer yet: the command is sent again (the service's dedup table makes a repeat harmless)".into()
             }

@@ -184,7 +184,7 @@ impl fmt::Display for Effect {
             Effect::Reserve { item, qty } => write!(f, "reserved {qty}× {item}"),
             Effect::Charge { user, amount } => write!(f, "charged {amount} to {user}"),
             Effect::Ship { shipment } => write!(f, "created shipment {shipment}"),
-            Effect::Hold { item, qty } => write!(f, "holds {qty}× {item}"),
+            Effect::Hold { item, qty } => write!(f, "held {qty}× {item}"),
             Effect::Freeze { user, amount } => write!(f, "froze {amount} of {user}"),
             Effect::Book { shipment } => write!(f, "booked shipment {shipment}"),
         }
@@ -260,9 +260,11 @@ impl fmt::Display for SvcRecord {
                 write!(f, "COMPENSATED {key}: nothing to undo (it was refused)")
             }
             SvcRecord::Tried { key, effect } => write!(f, "TRIED {key}: {effect}"),
-            SvcRecord::Confirmed { key, effect } => write!(f, "CONFIRMED {key}: {effect}"),
+            SvcRecord::Confirmed { key, effect } => {
+                write!(f, "CONFIRMED {key}: {effect}, now final")
+            }
             SvcRecord::Cancelled { key, undid: Some(e), .. } => {
-                write!(f, "CANCELLED {key}: released what it {e}")
+                write!(f, "CANCELLED {key}: released ({e})")
             }
             SvcRecord::Cancelled { key, undid: None, empty: true } => {
                 write!(f, "CANCELLED {key}: empty cancel (no try seen, remembered)")
@@ -519,7 +521,13 @@ impl Books {
     }
 
     /// The business decision on a new forward request: the effect, or why it is refused.
-    fn decide_forward(&self, step: Step, order: &Order, rules: &Rules<'_>, tentative: bool) -> SvcRecord {
+    fn decide_forward(
+        &self,
+        step: Step,
+        order: &Order,
+        rules: &Rules<'_>,
+        tentative: bool,
+    ) -> SvcRecord {
         let key = order.key(step);
         let refuse = |reason: String, shortage: Option<Shortage>| SvcRecord::Refused {
             key: key.clone(),
@@ -577,7 +585,13 @@ impl Books {
     }
 
     /// A forward request (saga step, or TCC try when `tentative`).
-    pub fn forward(&self, step: Step, order: &Order, rules: &Rules<'_>, tentative: bool) -> Forward {
+    pub fn forward(
+        &self,
+        step: Step,
+        order: &Order,
+        rules: &Rules<'_>,
+        tentative: bool,
+    ) -> Forward {
         let key = order.key(step);
         if let Some(e) = self.table.get(&key) {
             if e.undone.is_some() {
@@ -627,7 +641,9 @@ impl Books {
     pub fn double_effects(&self) -> Vec<String> {
         let mut out = Vec::new();
         for (k, e) in &self.table {
-            for (n, what) in [(e.applies, "applied"), (e.undos, "undone"), (e.confirms, "confirmed")] {
+            for (n, what) in
+                [(e.applies, "applied"), (e.undos, "undone"), (e.confirms, "confirmed")]
+            {
                 if n > 1 {
                     let effect = match &e.forward {
                         Some(Ok(eff)) => format!(" ({eff})"),
@@ -746,15 +762,29 @@ impl Books {
                 let v: Vec<String> = self
                     .shipments
                     .iter()
-                    .map(|(k, s)| format!("{k} {}", serde_json::to_value(s).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()))
+                    .map(|(k, s)| {
+                        format!(
+                            "{k} {}",
+                            serde_json::to_value(s)
+                                .ok()
+                                .and_then(|v| v.as_str().map(String::from))
+                                .unwrap_or_default()
+                        )
+                    })
                     .collect();
-                f.push(("shipments".into(), if v.is_empty() { "none".into() } else { v.join(", ") }));
+                f.push((
+                    "shipments".into(),
+                    if v.is_empty() { "none".into() } else { v.join(", ") },
+                ));
             }
         }
         for (k, e) in &self.table {
             let mut d = e.describe();
             if let Some(n) = hits.get(k).filter(|n| **n > 0) {
-                d.push_str(&format!(" · {n} repeat{} answered from the table", if *n == 1 { "" } else { "s" }));
+                d.push_str(&format!(
+                    " · {n} repeat{} answered from the table",
+                    if *n == 1 { "" } else { "s" }
+                ));
             }
             f.push((format!("dedup {k}"), d));
         }
