@@ -28,8 +28,9 @@
 //! messages, and no Commit is sent). RMs force their decision.
 //!
 //! Failures.
-//! - The leader starts a higher ballot when the outcome is still unknown `retry_ticks`
-//!   after its ballot began (ballot 0: after Prepare): phase 1a to every acceptor; each
+//! - The leader starts a ballot of its own when the outcome is still unknown `retry_ticks`
+//!   after Prepare (in its own ballot it re-sends the same 1a or 2a every `retry_ticks`
+//!   until it is refused or done): phase 1a to every acceptor; each
 //!   acceptor that has not promised as much forces PROMISE and answers phase 1b with what it
 //!   accepted; with F+1 answers the leader proposes, for every instance whose value it does
 //!   not know to be chosen, the value of the highest accepted ballot — or Aborted if none —
@@ -74,8 +75,8 @@ pub struct Params {
     /// Faster Paxos Commit: acceptors send phase 2b to every RM too, so the RMs learn the
     /// outcome without the leader's Commit.
     pub faster: bool,
-    /// A leader that has not learned the outcome this long after starting its ballot (ballot
-    /// 0: after sending Prepare) starts a higher ballot.
+    /// A leader that has not learned the outcome this long after sending Prepare starts a
+    /// ballot of its own; in its own ballot it sends its 1a or 2a again this often.
     pub retry_ticks: Time,
     /// Asked for an outcome it does not know, candidate k takes over after k times this.
     pub takeover_ticks: Time,
@@ -144,21 +145,49 @@ pub struct Report {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Msg {
     /// Leader → RM: the transaction is to commit; prepare (the paper's BeginCommit/Prepare).
-    Prepare { txn: TxnId, transfer: u64 },
+    Prepare {
+        txn: TxnId,
+        transfer: u64,
+    },
     /// Ballot 0: an RM proposes its own value; ballot b > 0: the leader of b proposes.
-    Phase2a { txn: TxnId, ballot: u32, values: Values },
+    Phase2a {
+        txn: TxnId,
+        ballot: u32,
+        values: Values,
+    },
     /// Acceptor → leader (and, in Faster Paxos Commit, every RM): accepted.
-    Phase2b { txn: TxnId, ballot: u32, values: Values },
+    Phase2b {
+        txn: TxnId,
+        ballot: u32,
+        values: Values,
+    },
     /// A new leader asks the acceptors for their state on every instance.
-    Phase1a { txn: TxnId, ballot: u32 },
+    Phase1a {
+        txn: TxnId,
+        ballot: u32,
+    },
     /// Acceptor → leader: promised `ballot`; what it accepted before.
-    Phase1b { txn: TxnId, ballot: u32, accepted: Vec<Report> },
+    Phase1b {
+        txn: TxnId,
+        ballot: u32,
+        accepted: Vec<Report>,
+    },
     /// Acceptor → sender of a 1a/2a: refused, it has promised a higher ballot.
-    Nack { txn: TxnId, ballot: u32, promised: u32 },
-    Commit { txn: TxnId },
-    Abort { txn: TxnId },
+    Nack {
+        txn: TxnId,
+        ballot: u32,
+        promised: u32,
+    },
+    Commit {
+        txn: TxnId,
+    },
+    Abort {
+        txn: TxnId,
+    },
     /// An undecided RM asks an acceptor node for the outcome.
-    DecisionRequest { txn: TxnId },
+    DecisionRequest {
+        txn: TxnId,
+    },
 }
 
 impl Msg {
@@ -197,15 +226,20 @@ impl fmt::Display for Msg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Msg::Prepare { txn, .. } => write!(f, "Prepare({txn})"),
-            Msg::Phase2a { txn, ballot, values } => write!(f, "Phase2a({txn}, b{ballot}: {values})"),
-            Msg::Phase2b { txn, ballot, values } => write!(f, "Phase2b({txn}, b{ballot}: {values})"),
+            Msg::Phase2a { txn, ballot, values } => {
+                write!(f, "Phase2a({txn}, b{ballot}: {values})")
+            }
+            Msg::Phase2b { txn, ballot, values } => {
+                write!(f, "Phase2b({txn}, b{ballot}: {values})")
+            }
             Msg::Phase1a { txn, ballot } => write!(f, "Phase1a({txn}, b{ballot})"),
             Msg::Phase1b { txn, ballot, accepted } => {
                 let what: Vec<String> = accepted
                     .iter()
                     .map(|r| format!("rm{} {} in b{}", r.rm, r.value, r.ballot))
                     .collect();
-                let what = if what.is_empty() { "nothing accepted".into() } else { what.join(", ") };
+                let what =
+                    if what.is_empty() { "nothing accepted".into() } else { what.join(", ") };
                 write!(f, "Phase1b({txn}, b{ballot}: {what})")
             }
             Msg::Nack { txn, ballot, promised } => {
@@ -222,18 +256,37 @@ impl fmt::Display for Msg {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Record {
     /// Node 0: a new epoch after recovery (transaction ids stay unique).
-    Epoch { epoch: u32 },
+    Epoch {
+        epoch: u32,
+    },
     /// RM: its value is Prepared (forced before its phase 2a).
-    Prepared { txn: TxnId },
+    Prepared {
+        txn: TxnId,
+    },
     /// RM: the decision (an RM that votes no forces ABORT first: its value is Aborted).
-    Commit { txn: TxnId },
-    Abort { txn: TxnId },
+    Commit {
+        txn: TxnId,
+    },
+    Abort {
+        txn: TxnId,
+    },
     /// Acceptor: it promised to take part in no ballot below `ballot` (before its 1b).
-    Promise { txn: TxnId, ballot: u32 },
+    Promise {
+        txn: TxnId,
+        ballot: u32,
+    },
     /// Acceptor: it accepted these values in `ballot` (before its 2b).
-    Accept { txn: TxnId, ballot: u32, values: Values },
+    Accept {
+        txn: TxnId,
+        ballot: u32,
+        values: Values,
+    },
     /// Leader: it proposes these values in `ballot` (before its 2a).
-    Propose { txn: TxnId, ballot: u32, values: Values },
+    Propose {
+        txn: TxnId,
+        ballot: u32,
+        values: Values,
+    },
 }
 
 impl Kind for Record {
@@ -480,8 +533,12 @@ pub struct AccTxn {
 pub enum Stage {
     /// Ballot 0: the RMs propose; the leader collects phase 2b messages.
     Collecting,
-    Phase1 { promises: BTreeMap<NodeId, Vec<Report>> },
-    Phase2 { values: Values },
+    Phase1 {
+        promises: BTreeMap<NodeId, Vec<Report>>,
+    },
+    Phase2 {
+        values: Values,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -519,15 +576,11 @@ pub struct State {
 
 impl State {
     fn last_txn(&self) -> Option<TxnId> {
-        [
-            self.rm.keys().next_back(),
-            self.acc.keys().next_back(),
-            self.coord.keys().next_back(),
-        ]
-        .into_iter()
-        .flatten()
-        .max()
-        .copied()
+        [self.rm.keys().next_back(), self.acc.keys().next_back(), self.coord.keys().next_back()]
+            .into_iter()
+            .flatten()
+            .max()
+            .copied()
     }
 }
 
@@ -631,8 +684,11 @@ impl PaxosCommit {
                 }
             }
             Msg::Commit { txn } | Msg::Abort { txn } => {
-                let outcome =
-                    if matches!(msg, Msg::Commit { .. }) { Outcome::Commit } else { Outcome::Abort };
+                let outcome = if matches!(msg, Msg::Commit { .. }) {
+                    Outcome::Commit
+                } else {
+                    Outcome::Abort
+                };
                 if is_rm {
                     Self::rm_learn(ctx, st, txn, outcome, Basis::Told { from });
                 }
@@ -673,11 +729,8 @@ impl PaxosCommit {
         match st.rm.get(&txn) {
             // A duplicate Prepare: propose the same value again (acceptors are idempotent).
             Some(RmStatus::Prepared { .. }) => {
-                let msg = Msg::Phase2a {
-                    txn,
-                    ballot: 0,
-                    values: Values(vec![(i, Value::Prepared)]),
-                };
+                let msg =
+                    Msg::Phase2a { txn, ballot: 0, values: Values(vec![(i, Value::Prepared)]) };
                 Self::to_acceptors(ctx, local, &msg);
             }
             Some(RmStatus::Decided(_)) => {}
@@ -957,9 +1010,34 @@ impl PaxosCommit {
     fn on_timer(ctx: &mut Ctx<'_, Self>, st: &mut State, timer: Timer, local: &mut Local) {
         match timer {
             Timer::Retry { txn } => {
-                let leading = st.coord.get(&txn).is_some_and(|c| c.known.is_none() && c.lead.is_some());
-                if leading {
-                    Self::start_ballot(ctx, st, txn, local);
+                let lay = Self::lay(ctx);
+                let Some(CoordTxn { lead: Some(lead), known: None, tally, .. }) =
+                    st.coord.get(&txn)
+                else {
+                    return;
+                };
+                // Ballot 0 belongs to the RMs: the leader can only go on with a ballot of its
+                // own. In its own ballot it sends the same 1a/2a again until it is refused —
+                // unless its proposal does not cover every instance it does not know to be
+                // chosen (a leader back from a crash forgot what it knew): then a new ballot.
+                let ballot = lead.ballot;
+                let again = match &lead.stage {
+                    Stage::Collecting => None,
+                    Stage::Phase1 { .. } => Some(Msg::Phase1a { txn, ballot }),
+                    Stage::Phase2 { values } => {
+                        let covers = (1..=lay.n_rms).all(|rm| {
+                            tally.chosen(rm, lay.quorum()).is_some()
+                                || values.0.iter().any(|(r, _)| *r == rm)
+                        });
+                        covers.then(|| Msg::Phase2a { txn, ballot, values: values.clone() })
+                    }
+                };
+                match again {
+                    None => Self::start_ballot(ctx, st, txn, local),
+                    Some(msg) => {
+                        Self::to_acceptors(ctx, local, &msg);
+                        ctx.set_timer(Timer::Retry { txn }, ctx.params.retry_ticks);
+                    }
                 }
             }
             Timer::Takeover { txn } => {
@@ -1130,7 +1208,11 @@ impl Protocol for PaxosCommit {
                     role.push("leader".into());
                 }
                 if let Some(k) = lay.acceptor_of(node) {
-                    role.push(if role.is_empty() { "acceptor".into() } else { format!("acceptor a{k}") });
+                    role.push(if role.is_empty() {
+                        "acceptor".into()
+                    } else {
+                        format!("acceptor a{k}")
+                    });
                 }
                 let name = match (lay.rm_of(node), lay.acceptor_of(node)) {
                     (Some(i), _) => format!("rm{i}"),
@@ -1391,15 +1473,15 @@ impl Protocol for PaxosCommit {
                             COMMIT_REACHABLE,
                             format!("{} decided COMMIT on {}", world.name(node), d.txn),
                         );
-                        let unprepared: Vec<&str> = lay
-                            .rms()
-                            .filter(|rm| {
-                                !world.node(*rm).log.iter().any(
-                                    |r| matches!(r, Record::Prepared { txn } if *txn == d.txn),
-                                )
-                            })
-                            .map(|rm| world.name(rm))
-                            .collect();
+                        let unprepared: Vec<&str> =
+                            lay.rms()
+                                .filter(|rm| {
+                                    !world.node(*rm).log.iter().any(
+                                        |r| matches!(r, Record::Prepared { txn } if *txn == d.txn),
+                                    )
+                                })
+                                .map(|rm| world.name(rm))
+                                .collect();
                         if !unprepared.is_empty() {
                             findings.report(
                                 AC2,
@@ -1505,9 +1587,14 @@ impl Protocol for PaxosCommit {
             EventKind::Persist { record: Record::Prepared { .. } } => {
                 "its own instance's value is Prepared, on disk before its phase 2a: it may no longer abort alone".into()
             }
-            EventKind::Persist { record: Record::Accept { ballot, .. } } => format!(
-                "the acceptor's vote in ballot {ballot} is on disk before its phase 2b leaves: a crash cannot make it forget"
-            ),
+            EventKind::Persist { record: Record::Accept { ballot, .. } } => {
+                let to = if event.node == Some(NodeId(0)) && *ballot == 0 {
+                    "the leader on this node counts it at once (processes on one node exchange no message)"
+                } else {
+                    "its phase 2b leaves"
+                };
+                format!("the acceptor's vote in ballot {ballot} is on disk before {to}: a crash cannot make it forget")
+            }
             EventKind::Persist { record: Record::Promise { ballot, .. } } => format!(
                 "it promises to take part in no ballot below {ballot}; on disk before its phase 1b"
             ),
@@ -1536,7 +1623,7 @@ impl Protocol for PaxosCommit {
                 "a higher ballot exists: this leader steps aside".into()
             }
             EventKind::TimerFire { timer: Timer::Retry { .. } } => {
-                "the outcome is still unknown: the leader starts a higher ballot".into()
+                "the outcome is still unknown: the leader goes on with a ballot of its own (or sends its current one again)".into()
             }
             EventKind::TimerFire { timer: Timer::Takeover { .. } } => {
                 "an RM asked for an outcome that nobody gave: this acceptor's node takes over as leader".into()
