@@ -911,3 +911,43 @@ fn bad_parameters_name_the_field() {
         assert!(e.problem.starts_with(problem), "{params}: {}", e.problem);
     }
 }
+
+#[test]
+fn a_recovered_acceptor_still_refuses_ballots_below_its_promise() {
+    // As in the old-leader preset, with a2 crashing right after it forces its ballot-4
+    // vote (before its 2b leaves) and coming back at t=300: a1 re-sends its 2a(4) until a2
+    // answers from its log, and at t=400 a2 refuses tm's ballot 3 with its promise, b4.
+    let preset = commitscope_protocols::presets::find("paxos_commit/old_leader_refused")
+        .expect("preset")
+        .json;
+    let json = preset.replace(
+        r#"{"at": 400, "recover": "tm"}"#,
+        r#"{"at": 400, "recover": "tm"},
+           {"after": {"persisted": "accept", "by": "a2", "count": 3}, "crash": "a2"},
+           {"at": 300, "recover": "a2"}"#,
+    );
+    let run = run_json(&json);
+    let crash = first(&*run, &Sel::kind("crash").at("a2")).id;
+    let recover = first(&*run, &Sel::kind("recover").at("a2")).id;
+    let rows = |at: u32| {
+        let v = run.views_at(Some(at)).into_iter().find(|v| v.name == "a2").expect("a2");
+        v.fields.into_iter().filter(|(l, _)| l.starts_with("a2")).collect::<Vec<_>>()
+    };
+    assert_eq!(rows(crash - 1), rows(recover));
+    assert_eq!(
+        rows(recover),
+        [
+            ("a2 · rm1".to_string(), "promised b4 · accepted b4 Prepared".to_string()),
+            ("a2 · rm2".to_string(), "promised b4 · accepted b4 Prepared".to_string()),
+            ("a2 · rm3".to_string(), "promised b4 · accepted b4 Aborted".to_string()),
+        ]
+    );
+    let refused = select(&*run, &Sel::kind("send").of("nack").at("a2"));
+    assert_eq!(refused.len(), 1, "{}", trace(&*run));
+    assert!(refused[0].time >= 400 && refused[0].label == "Nack(t1.1, b3 refused: promised b4)");
+    let d = decisions(&*run);
+    for rm in ["rm1", "rm2", "rm3"] {
+        assert_eq!(d[rm], "ABORT t1.1");
+    }
+    assert!(violations(&*run).is_empty());
+}
