@@ -227,9 +227,10 @@ async fn partition_and_heal_are_network_events() {
         "{}",
         app.text(".narration")
     );
-    app.key("End").await;
     assert!(app.all(".arrow-dropped").len() >= 3, "Prepares are lost to the partition");
-    assert!(!app.all(".mark-decide .g-abort").is_empty(), "the coordinator times out and aborts");
+    app.key("End").await;
+    let coord = app.text("[data-node='coord'].card .decision-abort");
+    assert!(coord.contains("ABORT"), "the coordinator times out and aborts: {coord}");
 }
 
 #[wasm_bindgen_test]
@@ -278,4 +279,36 @@ async fn presets_and_violations_are_reachable() {
         "{}",
         app.property("commit_reachable")
     );
+}
+
+/// A long run (a blocked 2PC retrying for a long virtual time): the diagram's DOM stays
+/// bounded wherever the cursor is. Step timings are printed, not asserted (speed is a
+/// benchmark's business; this is a debug build).
+#[wasm_bindgen_test]
+async fn a_long_trace_keeps_the_dom_bounded() {
+    let mut s =
+        commitscope_protocols::presets::find("two_pc/coordinator_crash_blocks").unwrap().scenario();
+    s.limits.max_ticks = 4_300;
+    let app = Mounted::new(None).await;
+    app.click_button("JSON").await;
+    let area: HtmlTextAreaElement = app.one("textarea.json").dyn_into().unwrap();
+    area.set_value(&s.to_json());
+    app.click("button.import-load").await;
+    let n_events: usize = app.text(".clock").rsplit('/').next().unwrap_or("0").parse().unwrap_or(0);
+    assert!(n_events >= 2_000, "{n_events} events");
+    let svg_nodes = || app.one("svg.diagram").get_elements_by_tag_name("*").length();
+    let perf = web_sys::window().unwrap().performance().unwrap();
+    let mut worst = svg_nodes();
+    let mut times = Vec::new();
+    for key in ["Home", "ArrowRight", "ArrowRight", "End", "ArrowLeft", "ArrowLeft"] {
+        let t0 = perf.now();
+        app.key(key).await;
+        times.push((perf.now() - t0).round());
+        worst = worst.max(svg_nodes());
+    }
+    web_sys::console::log_1(
+        &format!("long trace: {n_events} events, at most {worst} SVG nodes, render ms {times:?}")
+            .into(),
+    );
+    assert!(worst < 1_500, "the diagram draws {worst} SVG nodes for {n_events} events");
 }

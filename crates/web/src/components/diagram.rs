@@ -299,7 +299,9 @@ pub fn Diagram(props: &DiagramProps) -> Html {
     };
 
     html! {
-        <div class="diagram-scroll" ref={scroller} {onscroll} tabindex="-1">
+        // The inline cap keeps the diagram a scroll window (and the DOM bounded) even on a
+        // page without our stylesheet.
+        <div class="diagram-scroll" ref={scroller} {onscroll} tabindex="-1" style="max-height:85vh;overflow:auto">
             { header }
             <svg class="diagram" width={fmt(d.width)} height={fmt(d.height)}
                 role="img" aria-label={format!("Space-time diagram: {} nodes, {} events; cursor at {} (t={})", n_nodes, data.events().len(), cursor_label, time)}>
