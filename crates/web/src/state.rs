@@ -4,8 +4,8 @@
 
 use crate::faults::{self, Injection};
 use crate::layout::Rows;
-use commitscope_engine::erased::AnyRun;
-use commitscope_engine::{EventId, Scenario, Time};
+use commitscope_engine::erased::{AnyRun, EventInfo};
+use commitscope_engine::{EventId, PropertyKind, Scenario, Time};
 use commitscope_protocols::presets;
 use std::rc::Rc;
 use yew::Reducible;
@@ -27,6 +27,9 @@ pub struct RunData {
     pub rows: Rows,
     /// The preset this run came from, while unchanged.
     pub preset: Option<&'static str>,
+    /// For each violated always-property, its first violating event and the causal chain
+    /// that led there (that event, its cause, the cause's cause, ...), sorted.
+    pub trails: Vec<(EventId, Vec<EventId>)>,
 }
 
 impl PartialEq for RunData {
@@ -52,10 +55,31 @@ impl RunData {
                 rows.recovered.insert(e.id, v.phase.clone());
             }
         }
-        Ok(RunData { run, rows, preset })
+        let trails = run
+            .properties()
+            .iter()
+            .filter(|p| p.kind == PropertyKind::Always)
+            .filter_map(|p| p.first)
+            .map(|first| (first, causal_chain(run.events(), first)))
+            .collect();
+        Ok(RunData { run, rows, preset, trails })
     }
 
-    pub fn events(&self) -> &[commitscope_engine::erased::EventInfo] {
+    /// The events on the causal chains of the violations seen by `cursor`: what the
+    /// diagram highlights once a violation has happened.
+    pub fn trail_at(&self, cursor: Option<EventId>) -> Vec<EventId> {
+        let mut out: Vec<EventId> = self
+            .trails
+            .iter()
+            .filter(|(first, _)| cursor.is_some_and(|c| *first <= c))
+            .flat_map(|(_, chain)| chain.iter().copied())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    pub fn events(&self) -> &[EventInfo] {
         self.run.events()
     }
 
@@ -70,6 +94,19 @@ impl RunData {
     pub fn ends(&self, send: EventId) -> &[EventId] {
         self.rows.ends.get(send as usize).map(Vec::as_slice).unwrap_or(&[])
     }
+}
+
+/// `event`, its cause, that event's cause, and so on back to an input with no cause (a
+/// request, an injected fault), sorted. Causes always point to earlier events.
+pub fn causal_chain(events: &[EventInfo], event: EventId) -> Vec<EventId> {
+    let mut chain = vec![event];
+    let mut at = event;
+    while let Some(c) = events.get(at as usize).and_then(|e| e.cause).filter(|c| *c < at) {
+        chain.push(c);
+        at = c;
+    }
+    chain.reverse();
+    chain
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -438,6 +475,22 @@ mod tests {
 
     fn state() -> Rc<AppState> {
         Rc::new(AppState::default())
+    }
+
+    #[test]
+    fn a_violation_highlights_the_chain_that_led_to_it() {
+        let s = AppState::from_preset("three_pc/partition_split_brain").unwrap();
+        let (first, chain) = s.data.trails.first().cloned().expect("AC1 is violated");
+        assert_eq!(chain.last(), Some(&first));
+        let events = s.data.events();
+        for pair in chain.windows(2) {
+            assert_eq!(events[pair[1] as usize].cause, Some(pair[0]), "each caused the next");
+        }
+        assert!(chain.len() > 2, "a decision has a history: {chain:?}");
+        assert!(s.data.trail_at(Some(first - 1)).is_empty(), "nothing before the violation");
+        assert_eq!(s.data.trail_at(Some(first)), chain);
+        let fine = AppState::from_preset("two_pc/happy_path").unwrap();
+        assert!(fine.data.trails.is_empty());
     }
 
     #[test]

@@ -44,7 +44,13 @@ fn band(b: &Band, selected: bool) -> Html {
     }
 }
 
-fn arrow(a: &Arrow, data: &RunData, selected: bool, on_action: &Callback<Action>) -> Html {
+fn arrow(
+    a: &Arrow,
+    data: &RunData,
+    selected: bool,
+    trail: bool,
+    on_action: &Callback<Action>,
+) -> Html {
     let send = data.events().get(a.send as usize);
     let end = data.events().get(a.key as usize);
     let nodes = data.run.nodes();
@@ -73,6 +79,9 @@ fn arrow(a: &Arrow, data: &RunData, selected: bool, on_action: &Callback<Action>
     }
     if selected {
         class.push_str(" arrow-selected");
+    }
+    if trail {
+        class.push_str(" trail");
     }
     let id = a.send;
     let onclick = {
@@ -122,6 +131,23 @@ fn arrow(a: &Arrow, data: &RunData, selected: bool, on_action: &Callback<Action>
             { a.label.as_ref().map(|l| text(l, "msg-label")).unwrap_or_default() }
         </g>
     }
+}
+
+/// A message in flight at the cursor (sent, not yet delivered or lost): a dot where its
+/// arrow crosses the cursor line, so it moves toward the receiver as the run plays. Keyed
+/// by the message, so the dot glides from step to step (a CSS transition, off when the
+/// user prefers reduced motion).
+fn packet(a: &Arrow, cursor: Option<EventId>, cursor_y: f64) -> Option<Html> {
+    let c = cursor?;
+    if a.send > c || a.key <= c || a.end == ArrowEnd::InFlight || a.y2 <= a.y1 {
+        return None;
+    }
+    let f = ((cursor_y - a.y1) / (a.y2 - a.y1)).clamp(0.0, 1.0);
+    let (x, y) = (a.x1 + f * (a.x2 - a.x1), a.y1 + f * (a.y2 - a.y1));
+    Some(html! {
+        <circle key={a.key} class="packet" data-send={a.send.to_string()} r="4.5"
+            cx={fmt(x)} cy={fmt(y)} />
+    })
 }
 
 /// A glyph per kind: colour is never the only cue (commit ●✓, abort ■✕, crash ✕ octagon).
@@ -267,6 +293,8 @@ pub fn Diagram(props: &DiagramProps) -> Html {
         Selection::Message(m) => Some(m),
         _ => None,
     };
+    // Once a violation has happened, the chain of events that led to it stands out.
+    let trail = data.trail_at(props.cursor);
     let cursor_row = props.cursor.and_then(|c| data.rows.y.get(c as usize).copied());
     let time = data.time_at(props.cursor);
     let cursor_label = match props.cursor {
@@ -338,7 +366,13 @@ pub fn Diagram(props: &DiagramProps) -> Html {
                     }) }
                 </g>
                 <g class="arrows">
-                    { for d.arrows.iter().map(|a| arrow(a, data, selected_msg == Some(a.send), &props.on_action)) }
+                    { for d.arrows.iter().map(|a| {
+                        let on_trail = trail.binary_search(&a.key).is_ok();
+                        arrow(a, data, selected_msg == Some(a.send), on_trail, &props.on_action)
+                    }) }
+                </g>
+                <g class="packets" aria-hidden="true">
+                    { for d.arrows.iter().filter_map(|a| packet(a, props.cursor, d.cursor_y)) }
                 </g>
                 <g class="marks">
                     { for d.marks.iter().map(|m| {
@@ -356,8 +390,9 @@ pub fn Diagram(props: &DiagramProps) -> Html {
                             MarkKind::Persist => "mark-label persist-label",
                             _ => "mark-label",
                         };
+                        let on_trail = trail.binary_search(&m.id).is_ok();
                         html! {
-                            <g key={m.id} class={mark_class(m.kind)} data-event={m.id.to_string()} {onclick}>
+                            <g key={m.id} class={classes!(mark_class(m.kind), on_trail.then_some("trail"))} data-event={m.id.to_string()} {onclick}>
                                 { glyph(m) }
                                 { m.label.as_ref().map(|l| text(l, label_class)).unwrap_or_default() }
                             </g>
