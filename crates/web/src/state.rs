@@ -12,6 +12,9 @@ use yew::Reducible;
 
 /// Playback speeds, in events a second at 1×.
 pub const SPEEDS: &[f64] = &[0.25, 0.5, 1.0, 2.0, 4.0, 8.0];
+/// Their labels (written out: formatting floats would pull float printing into the wasm).
+pub const SPEED_LABELS: &[&str] = &["0.25×", "0.5×", "1×", "2×", "4×", "8×"];
+const _: () = assert!(SPEEDS.len() == SPEED_LABELS.len());
 pub const DEFAULT_SPEED: usize = 2;
 /// Events a second at 1×.
 pub const BASE_RATE: f64 = 4.0;

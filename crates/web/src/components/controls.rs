@@ -1,6 +1,6 @@
 //! The scenario pickers and the playback bar.
 
-use crate::state::{Action, Jump, RunData, MAX_PARTICIPANTS, SPEEDS};
+use crate::state::{Action, Jump, RunData, MAX_PARTICIPANTS, SPEED_LABELS};
 use commitscope_engine::EventId;
 use commitscope_protocols::{presets, ProtocolKind};
 use std::rc::Rc;
@@ -159,8 +159,8 @@ pub fn Playback(props: &PlaybackProps) -> Html {
                 <label class="speed">
                     <span class="sr-only">{"Speed"}</span>
                     <select onchange={on_speed} aria-label="Playback speed">
-                        { for SPEEDS.iter().enumerate().map(|(i, s)| html! {
-                            <option value={i.to_string()} selected={i == props.speed}>{ format!("{s}×") }</option>
+                        { for SPEED_LABELS.iter().enumerate().map(|(i, s)| html! {
+                            <option value={i.to_string()} selected={i == props.speed}>{ *s }</option>
                         }) }
                     </select>
                 </label>
