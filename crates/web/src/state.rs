@@ -5,8 +5,9 @@
 use crate::faults::{self, Injection};
 use crate::layout::Rows;
 use commitscope_engine::erased::{AnyRun, EventInfo};
-use commitscope_engine::{EventId, PropertyKind, Scenario, Time};
+use commitscope_engine::{EventId, NodeView, PropertyKind, Scenario, Time};
 use commitscope_protocols::presets;
+use std::cell::RefCell;
 use std::rc::Rc;
 use yew::Reducible;
 
@@ -33,6 +34,9 @@ pub struct RunData {
     /// For each violated always-property, its first violating event and the causal chain
     /// that led there (that event, its cause, the cause's cause, ...), sorted.
     pub trails: Vec<(EventId, Vec<EventId>)>,
+    /// The node views at the last cursor asked for: the cards, the fault panel and the
+    /// inspector all show the same moment, so the world is rebuilt once per step.
+    views: RefCell<Option<(Option<EventId>, Rc<Vec<NodeView>>)>>,
 }
 
 impl PartialEq for RunData {
@@ -65,7 +69,21 @@ impl RunData {
             .filter_map(|p| p.first)
             .map(|first| (first, causal_chain(run.events(), first)))
             .collect();
-        Ok(RunData { run, rows, preset, trails })
+        Ok(RunData { run, rows, preset, trails, views: RefCell::new(None) })
+    }
+
+    /// Every node's view right after `cursor` (rebuilt from the nearest snapshot, cached
+    /// for the last cursor).
+    pub fn views(&self, cursor: Option<EventId>) -> Rc<Vec<NodeView>> {
+        let mut cache = self.views.borrow_mut();
+        match &*cache {
+            Some((at, v)) if *at == cursor => v.clone(),
+            _ => {
+                let v = Rc::new(self.run.views_at(cursor));
+                *cache = Some((cursor, v.clone()));
+                v
+            }
+        }
     }
 
     /// The events on the causal chains of the violations seen by `cursor`: what the

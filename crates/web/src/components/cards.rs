@@ -107,7 +107,7 @@ pub fn node_details(v: &NodeView) -> Html {
 #[component]
 pub fn NodeCards(props: &CardsProps) -> Html {
     let data = props.data.clone();
-    let views = use_memo((props.data.clone(), props.cursor), |(d, c)| d.run.views_at(*c));
+    let views = props.data.views(props.cursor);
     let initial = use_memo(props.data.clone(), |d| d.run.views_at(None));
     let phases_by_role = use_memo(props.data.clone(), |d| {
         let mut roles: Vec<(String, Vec<&'static str>)> = Vec::new();

@@ -240,6 +240,93 @@ fn mark_class(kind: MarkKind) -> &'static str {
     }
 }
 
+/// The laid-out shapes, compared by identity (they are memoised per run and viewport).
+#[derive(Clone)]
+struct Shapes(Rc<layout::Diagram>);
+
+impl PartialEq for Shapes {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct BodyProps {
+    data: Rc<RunData>,
+    shapes: Shapes,
+    selected: Selection,
+    trail: Rc<Vec<EventId>>,
+    on_action: Callback<Action>,
+}
+
+/// Everything drawn that does not depend on the cursor: lanes, bands, ticks, arrows and
+/// marks of the rows in view. A component of its own so that a step (which moves only the
+/// cursor) re-renders none of it: Yew skips it while its props are equal.
+#[function_component]
+fn DiagramBody(props: &BodyProps) -> Html {
+    let data = &props.data;
+    let d = &props.shapes.0;
+    let selected_node = match props.selected {
+        Selection::Node(n) => Some(n),
+        _ => None,
+    };
+    let selected_msg = match props.selected {
+        Selection::Message(m) => Some(m),
+        _ => None,
+    };
+    html! {
+        <g class="body">
+                <g class="lanes">
+                    { for d.lanes.iter().map(|l| html! {
+                        <line key={l.node} class={if selected_node == Some(l.node) { "lane lane-selected" } else { "lane" }}
+                            x1={fmt(l.x)} y1="0" x2={fmt(l.x)} y2={fmt(d.height)} />
+                    }) }
+                </g>
+                <g class="bands">
+                    { for d.bands.iter().map(|b| band(b, selected_node == Some(b.node))) }
+                </g>
+                <g class="ticks">
+                    { for d.ticks.iter().map(|t| html! {
+                        <text key={t.id} class="tick" x={fmt(GUTTER - 6.0)} y={fmt(t.y + 4.0)} text-anchor="end">
+                            { format!("t={}", t.time) }
+                        </text>
+                    }) }
+                </g>
+                <g class="arrows">
+                    { for d.arrows.iter().map(|a| {
+                        let on_trail = props.trail.binary_search(&a.key).is_ok();
+                        arrow(a, data, selected_msg == Some(a.send), on_trail, &props.on_action)
+                    }) }
+                </g>
+                <g class="marks">
+                    { for d.marks.iter().map(|m| {
+                        let id: EventId = m.id;
+                        let cb = props.on_action.clone();
+                        let onclick = Callback::from(move |_: MouseEvent| cb.emit(Action::Seek(Some(id))));
+                        let label_class = match m.kind {
+                            MarkKind::Decide(Outcome::Commit) => "mark-label decide-commit",
+                            MarkKind::Decide(Outcome::Abort) => "mark-label decide-abort",
+                            MarkKind::Decide(_) => "mark-label decide-other",
+                            MarkKind::Crash => "mark-label crash-label",
+                            MarkKind::Drop => "mark-label drop-label",
+                            MarkKind::Network => "mark-label network-label",
+                            MarkKind::Phase(_) => "mark-label phase-label",
+                            MarkKind::Persist => "mark-label persist-label",
+                            _ => "mark-label",
+                        };
+                        let on_trail = props.trail.binary_search(&m.id).is_ok();
+                        html! {
+                            <g key={m.id} class={classes!(mark_class(m.kind), on_trail.then_some("trail"))} data-event={m.id.to_string()} {onclick}>
+                                { glyph(m) }
+                                { m.label.as_ref().map(|l| text(l, label_class)).unwrap_or_default() }
+                            </g>
+                        }
+                    }) }
+                </g>
+        </g>
+    }
+}
+
 #[component]
 pub fn Diagram(props: &DiagramProps) -> Html {
     let scroller = use_node_ref();
@@ -284,17 +371,18 @@ pub fn Diagram(props: &DiagramProps) -> Html {
 
     let n_nodes = data.run.nodes().len();
     let vp = Viewport { width, top: view.0, height: view.1 };
-    let d = layout::layout(data.events(), &data.rows, n_nodes, props.cursor, vp);
+    let shapes = use_memo((data.clone(), vp), |(data, vp)| {
+        layout::layout(data.events(), &data.rows, data.run.nodes().len(), None, *vp)
+    });
+    let d = &*shapes;
+    let cursor_y = data.rows.cursor_y(data.events(), props.cursor);
     let selected_node = match props.selected {
         Selection::Node(n) => Some(n),
         _ => None,
     };
-    let selected_msg = match props.selected {
-        Selection::Message(m) => Some(m),
-        _ => None,
-    };
     // Once a violation has happened, the chain of events that led to it stands out.
-    let trail = data.trail_at(props.cursor);
+    let trail = use_memo((data.clone(), props.cursor), |(d, c)| d.trail_at(*c));
+    let trail = Rc::new((*trail).clone());
     let cursor_row = props.cursor.and_then(|c| data.rows.y.get(c as usize).copied());
     let time = data.time_at(props.cursor);
     let cursor_label = match props.cursor {
@@ -349,60 +437,15 @@ pub fn Diagram(props: &DiagramProps) -> Html {
                 { cursor_row.map(|y| html! {
                     <rect class="row-now" x="0" y={fmt(y - layout::ROW / 2.0)} width="100%" height={fmt(layout::ROW)} />
                 }).unwrap_or_default() }
-                <g class="lanes">
-                    { for d.lanes.iter().map(|l| html! {
-                        <line key={l.node} class={if selected_node == Some(l.node) { "lane lane-selected" } else { "lane" }}
-                            x1={fmt(l.x)} y1="0" x2={fmt(l.x)} y2={fmt(d.height)} />
-                    }) }
-                </g>
-                <g class="bands">
-                    { for d.bands.iter().map(|b| band(b, selected_node == Some(b.node))) }
-                </g>
-                <g class="ticks">
-                    { for d.ticks.iter().map(|t| html! {
-                        <text key={t.id} class="tick" x={fmt(GUTTER - 6.0)} y={fmt(t.y + 4.0)} text-anchor="end">
-                            { format!("t={}", t.time) }
-                        </text>
-                    }) }
-                </g>
-                <g class="arrows">
-                    { for d.arrows.iter().map(|a| {
-                        let on_trail = trail.binary_search(&a.key).is_ok();
-                        arrow(a, data, selected_msg == Some(a.send), on_trail, &props.on_action)
-                    }) }
-                </g>
+                <DiagramBody data={data.clone()} shapes={Shapes(shapes.clone())} selected={props.selected}
+                    trail={trail.clone()} on_action={props.on_action.clone()} />
                 <g class="packets" aria-hidden="true">
-                    { for d.arrows.iter().filter_map(|a| packet(a, props.cursor, d.cursor_y)) }
+                    { for d.arrows.iter().filter_map(|a| packet(a, props.cursor, cursor_y)) }
                 </g>
-                <g class="marks">
-                    { for d.marks.iter().map(|m| {
-                        let id: EventId = m.id;
-                        let cb = props.on_action.clone();
-                        let onclick = Callback::from(move |_: MouseEvent| cb.emit(Action::Seek(Some(id))));
-                        let label_class = match m.kind {
-                            MarkKind::Decide(Outcome::Commit) => "mark-label decide-commit",
-                            MarkKind::Decide(Outcome::Abort) => "mark-label decide-abort",
-                            MarkKind::Decide(_) => "mark-label decide-other",
-                            MarkKind::Crash => "mark-label crash-label",
-                            MarkKind::Drop => "mark-label drop-label",
-                            MarkKind::Network => "mark-label network-label",
-                            MarkKind::Phase(_) => "mark-label phase-label",
-                            MarkKind::Persist => "mark-label persist-label",
-                            _ => "mark-label",
-                        };
-                        let on_trail = trail.binary_search(&m.id).is_ok();
-                        html! {
-                            <g key={m.id} class={classes!(mark_class(m.kind), on_trail.then_some("trail"))} data-event={m.id.to_string()} {onclick}>
-                                { glyph(m) }
-                                { m.label.as_ref().map(|l| text(l, label_class)).unwrap_or_default() }
-                            </g>
-                        }
-                    }) }
-                </g>
-                <rect class="future" x="0" y={fmt(d.cursor_y)} width="100%" height={fmt((d.height - d.cursor_y).max(0.0))} />
+                <rect class="future" x="0" y={fmt(cursor_y)} width="100%" height={fmt((d.height - cursor_y).max(0.0))} />
                 <g class="cursor">
-                    <line x1="0" y1={fmt(d.cursor_y)} x2="100%" y2={fmt(d.cursor_y)} />
-                    <text x="3" y={fmt(d.cursor_y - 3.0)}>{ format!("▶ t={time}") }</text>
+                    <line x1="0" y1={fmt(cursor_y)} x2="100%" y2={fmt(cursor_y)} />
+                    <text x="3" y={fmt(cursor_y - 3.0)}>{ format!("▶ t={time}") }</text>
                 </g>
             </svg>
         </div>
