@@ -25,6 +25,9 @@ pub const DEFAULT_PRESET: &str = "two_pc/happy_path";
 /// Bounds on what the pickers accept (the engine checks the rest).
 pub const MAX_PARTICIPANTS: u32 = 7;
 
+/// Every node's view at one moment, shared by the panels that show it.
+pub type Views = Rc<Vec<NodeView>>;
+
 /// A recorded run and what the UI derives from it once.
 pub struct RunData {
     pub run: Box<dyn AnyRun>,
@@ -36,7 +39,7 @@ pub struct RunData {
     pub trails: Vec<(EventId, Vec<EventId>)>,
     /// The node views at the last cursor asked for: the cards, the fault panel and the
     /// inspector all show the same moment, so the world is rebuilt once per step.
-    views: RefCell<Option<(Option<EventId>, Rc<Vec<NodeView>>)>>,
+    views: RefCell<Option<(Option<EventId>, Views)>>,
 }
 
 impl PartialEq for RunData {
@@ -74,7 +77,7 @@ impl RunData {
 
     /// Every node's view right after `cursor` (rebuilt from the nearest snapshot, cached
     /// for the last cursor).
-    pub fn views(&self, cursor: Option<EventId>) -> Rc<Vec<NodeView>> {
+    pub fn views(&self, cursor: Option<EventId>) -> Views {
         let mut cache = self.views.borrow_mut();
         match &*cache {
             Some((at, v)) if *at == cursor => v.clone(),
