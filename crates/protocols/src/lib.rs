@@ -2,6 +2,7 @@
 //! `commitscope_engine::Protocol`, and `registry`, which runs a scenario of any of them.
 
 pub mod common;
+pub mod compare;
 pub mod harness;
 pub mod paxos_commit;
 pub mod presets;
