@@ -13,7 +13,7 @@ pub mod three_pc;
 pub mod two_pc;
 
 pub use paxos_commit::PaxosCommit;
-pub use registry::{run, ProtocolKind};
+pub use registry::{run, ProtocolKind, Switch};
 pub use saga::Saga;
 pub use tcc::Tcc;
 pub use three_pc::ThreePc;
