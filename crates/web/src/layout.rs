@@ -68,24 +68,67 @@ fn gap(dt: Time) -> f64 {
 
 impl Rows {
     pub fn new(events: &[EventInfo]) -> Rows {
-        let mut y = Vec::with_capacity(events.len());
+        Rows::aligned(&[events]).pop().expect("one run in, one Rows out")
+    }
+
+    /// Rows for several runs drawn side by side against one clock: the events of each
+    /// distinct virtual time share one block of height in every run (the run with the most
+    /// events at that time sets its height) and end at its bottom, so the cursor line after
+    /// a moment is one line across the diagrams. With one run this is `Rows::new`.
+    pub fn aligned(runs: &[&[EventInfo]]) -> Vec<Rows> {
+        let mut times: Vec<Time> = runs.iter().flat_map(|r| r.iter().map(|e| e.time)).collect();
+        times.sort_unstable();
+        times.dedup();
+        let mut ys: Vec<Vec<f64>> = runs.iter().map(|r| Vec::with_capacity(r.len())).collect();
+        let mut next = vec![0usize; runs.len()];
         let mut bottom = TOP_PAD;
-        let mut prev_time = events.first().map_or(0, |e| e.time);
-        let mut ends = vec![Vec::new(); events.len()];
-        for e in events {
-            bottom += gap(e.time.saturating_sub(prev_time));
-            prev_time = e.time;
-            let h = row_height(e.kind);
-            y.push(bottom + h / 2.0);
-            bottom += h;
-            if matches!(e.kind, "deliver" | "drop") {
-                if let Some(slot) = e.msg_id.and_then(|m| ends.get_mut(m as usize)) {
-                    slot.push(e.id);
+        let mut prev_time = times.first().copied().unwrap_or(0);
+        for t in times {
+            bottom += gap(t.saturating_sub(prev_time));
+            prev_time = t;
+            // Each run's events at `t`, and the height they need.
+            let spans: Vec<(usize, usize, f64)> = runs
+                .iter()
+                .enumerate()
+                .map(|(r, events)| {
+                    let from = next[r];
+                    let to = from + events[from..].partition_point(|e| e.time <= t);
+                    let h = events[from..to].iter().map(|e| row_height(e.kind)).sum();
+                    next[r] = to;
+                    (from, to, h)
+                })
+                .collect();
+            let block = spans.iter().map(|s| s.2).fold(0.0, f64::max);
+            // Bottom-aligned: every run's last event at `t` ends where the block ends, so
+            // the cursor line after `t` is one line across the diagrams.
+            for (r, (from, to, h)) in spans.into_iter().enumerate() {
+                let mut y = bottom + block - h;
+                for e in &runs[r][from..to] {
+                    let rh = row_height(e.kind);
+                    ys[r].push(y + rh / 2.0);
+                    y += rh;
                 }
             }
+            bottom += block;
         }
-        let end_time = events.last().map_or(0, |e| e.time);
-        Rows { y, height: bottom + ROW * 2.0, ends, end_time, recovered: BTreeMap::new() }
+        runs.iter()
+            .zip(ys)
+            .map(|(events, y)| {
+                let mut ends = vec![Vec::new(); events.len()];
+                for e in events.iter().filter(|e| matches!(e.kind, "deliver" | "drop")) {
+                    if let Some(slot) = e.msg_id.and_then(|m| ends.get_mut(m as usize)) {
+                        slot.push(e.id);
+                    }
+                }
+                Rows {
+                    y,
+                    height: bottom + ROW * 2.0,
+                    ends,
+                    end_time: events.last().map_or(0, |e| e.time),
+                    recovered: BTreeMap::new(),
+                }
+            })
+            .collect()
     }
 
     /// The y of the cursor line: just below the row of the event at the cursor.
@@ -533,6 +576,37 @@ mod tests {
             assert!(w[1] - w[0] >= SMALL_ROW, "rows overlap: {} then {}", w[0], w[1]);
         }
         assert!(rows.height > *rows.y.last().unwrap());
+    }
+
+    #[test]
+    fn aligned_rows_put_each_moment_at_one_height_in_every_run() {
+        use commitscope_protocols::compare::{fault_free_scenario, Options, VARIANTS};
+        let go =
+            |v| commitscope_protocols::run(&fault_free_scenario(v, 3, Options::default())).unwrap();
+        let (a, b) = (go(VARIANTS[0]), go(VARIANTS[1]));
+        let rows = Rows::aligned(&[a.events(), b.events()]);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].height, rows[1].height);
+        // Where each moment ends, per run: the bottom of its last event at that time.
+        let ends = |events: &[EventInfo], r: &Rows| -> BTreeMap<Time, f64> {
+            let mut m = BTreeMap::new();
+            for e in events {
+                m.insert(e.time, r.cursor_y(events, Some(e.id)));
+            }
+            m
+        };
+        let (ea, eb) = (ends(a.events(), &rows[0]), ends(b.events(), &rows[1]));
+        let shared: Vec<&Time> = ea.keys().filter(|t| eb.contains_key(t)).collect();
+        assert!(shared.len() >= 4, "the runs share moments: {shared:?}");
+        for t in shared {
+            assert_eq!(ea[t], eb[t], "t={t} ends at one height in both: one cursor line");
+        }
+        for (events, r) in [(a.events(), &rows[0]), (b.events(), &rows[1])] {
+            assert_eq!(r.y.len(), events.len());
+            for w in r.y.windows(2) {
+                assert!(w[1] - w[0] >= SMALL_ROW, "rows overlap");
+            }
+        }
     }
 
     #[test]

@@ -214,6 +214,16 @@ fn mark_class(kind: MarkKind) -> &'static str {
     }
 }
 
+/// One class per word of a node's role (`r-acceptor`, `r-resource`, `r-manager`): the
+/// stylesheet can tell kinds of lanes apart (acceptors from resource managers) from what
+/// the protocol says, without the diagram knowing any protocol.
+fn role_classes(role: &str) -> Classes {
+    role.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| w.len() > 1 && w.chars().all(|c| c.is_ascii_alphabetic()))
+        .map(|w| format!("r-{}", w.to_ascii_lowercase()))
+        .collect()
+}
+
 #[component]
 pub fn Diagram(props: &DiagramProps) -> Html {
     let scroller = use_node_ref();
@@ -282,7 +292,7 @@ pub fn Diagram(props: &DiagramProps) -> Html {
                     let node = l.node;
                     let cb = props.on_action.clone();
                     let onclick = Callback::from(move |_: MouseEvent| cb.emit(Action::Select(Selection::Node(node))));
-                    let class = if selected_node == Some(node) { "lane-name selected" } else { "lane-name" };
+                    let class = classes!("lane-name", role_classes(spec.map_or("", |s| s.role.as_str())), (selected_node == Some(node)).then_some("selected"));
                     html! {
                         <g key={l.node} class={class} {onclick}>
                             <text x={fmt(l.x)} y="15" text-anchor="middle" class="lane-title">
@@ -322,9 +332,12 @@ pub fn Diagram(props: &DiagramProps) -> Html {
                     <rect class="row-now" x="0" y={fmt(y - layout::ROW / 2.0)} width="100%" height={fmt(layout::ROW)} />
                 }).unwrap_or_default() }
                 <g class="lanes">
-                    { for d.lanes.iter().map(|l| html! {
-                        <line key={l.node} class={if selected_node == Some(l.node) { "lane lane-selected" } else { "lane" }}
-                            x1={fmt(l.x)} y1="0" x2={fmt(l.x)} y2={fmt(d.height)} />
+                    { for d.lanes.iter().map(|l| {
+                        let role = data.run.nodes().get(l.node as usize).map_or("", |s| s.role.as_str());
+                        html! {
+                            <line key={l.node} class={classes!("lane", role_classes(role), (selected_node == Some(l.node)).then_some("lane-selected"))}
+                                x1={fmt(l.x)} y1="0" x2={fmt(l.x)} y2={fmt(d.height)} />
+                        }
                     }) }
                 </g>
                 <g class="bands">
