@@ -52,6 +52,9 @@ pub struct Rows {
     pub end_time: Time,
     /// The phase a node restarts in, for each recovery (recoveries announce no phase event).
     pub recovered: BTreeMap<EventId, String>,
+    /// Each distinct virtual time laid out (of every run laid out together) and the y where
+    /// its block of rows ends, in order.
+    pub moments: Vec<(Time, f64)>,
 }
 
 fn row_height(kind: &str) -> f64 {
@@ -81,6 +84,7 @@ impl Rows {
         times.dedup();
         let mut ys: Vec<Vec<f64>> = runs.iter().map(|r| Vec::with_capacity(r.len())).collect();
         let mut next = vec![0usize; runs.len()];
+        let mut moments = Vec::with_capacity(times.len());
         let mut bottom = TOP_PAD;
         let mut prev_time = times.first().copied().unwrap_or(0);
         for t in times {
@@ -110,6 +114,7 @@ impl Rows {
                 }
             }
             bottom += block;
+            moments.push((t, bottom));
         }
         runs.iter()
             .zip(ys)
@@ -126,6 +131,7 @@ impl Rows {
                     ends,
                     end_time: events.last().map_or(0, |e| e.time),
                     recovered: BTreeMap::new(),
+                    moments: moments.clone(),
                 }
             })
             .collect()
@@ -137,6 +143,14 @@ impl Rows {
             Some((c, y)) => y + row_height(events.get(c as usize).map_or("", |e| e.kind)) / 2.0,
             None => TOP_PAD - 2.0,
         }
+    }
+
+    /// The y of the cursor line after every event at virtual time `t` (of any run laid out
+    /// with this one): one line across aligned diagrams, even where a run has no event at
+    /// `t` (it finished earlier, or was waiting).
+    pub fn clock_y(&self, t: Option<Time>) -> f64 {
+        let n = t.map_or(0, |t| self.moments.partition_point(|(m, _)| *m <= t));
+        n.checked_sub(1).and_then(|i| self.moments.get(i)).map_or(TOP_PAD - 2.0, |(_, y)| *y)
     }
 
     /// The first event whose row reaches below `y` (binary search; rows are monotone).
@@ -600,7 +614,12 @@ mod tests {
         assert!(shared.len() >= 4, "the runs share moments: {shared:?}");
         for t in shared {
             assert_eq!(ea[t], eb[t], "t={t} ends at one height in both: one cursor line");
+            assert_eq!(rows[0].clock_y(Some(*t)), ea[t]);
         }
+        // After the shorter run's end its clock line still follows the other's moments.
+        let last = *eb.keys().last().unwrap();
+        assert_eq!(rows[0].clock_y(Some(last + 1_000)), rows[1].clock_y(Some(last + 1_000)));
+        assert_eq!(rows[0].clock_y(None), TOP_PAD - 2.0);
         for (events, r) in [(a.events(), &rows[0]), (b.events(), &rows[1])] {
             assert_eq!(r.y.len(), events.len());
             for w in r.y.windows(2) {

@@ -199,7 +199,7 @@ fn side_view(i: usize, side: &Side, props: &CompareProps) -> Html {
             html! {
                 <>
                     <p class="side-narration" aria-live="polite">{ narration }</p>
-                    <Diagram data={data.clone()} {cursor} selected={Selection::None} on_action={on_diagram} />
+                    <Diagram data={data.clone()} {cursor} clock={Some(props.time)} selected={Selection::None} on_action={on_diagram} />
                     <ul class="side-nodes" aria-label={format!("{label}: every node at the cursor")}>
                         { for views.iter().map(|v| html! {
                             <li data-node={v.name.clone()}>

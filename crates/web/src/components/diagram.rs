@@ -4,7 +4,7 @@ use crate::layout::{
     self, Arrow, ArrowEnd, Band, BandKind, Label, Mark, MarkKind, Outcome, Viewport, GUTTER,
 };
 use crate::state::{Action, RunData, Selection};
-use commitscope_engine::EventId;
+use commitscope_engine::{EventId, Time};
 use std::rc::Rc;
 use web_sys::Element;
 use yew::prelude::*;
@@ -15,6 +15,10 @@ pub struct DiagramProps {
     pub cursor: Option<EventId>,
     pub selected: Selection,
     pub on_action: Callback<Action>,
+    /// Set by a view that drives several diagrams with one clock: the cursor line and its
+    /// label stand at this virtual time (after all its events), not at the cursor's event.
+    #[prop_or_default]
+    pub clock: Option<Option<Time>>,
 }
 
 fn text(l: &Label, class: &'static str) -> Html {
@@ -237,13 +241,16 @@ pub fn Diagram(props: &DiagramProps) -> Html {
         let scroller = scroller.clone();
         let data = data.clone();
         let view = view.clone();
-        use_effect_with((props.cursor, data.clone()), move |(cursor, _)| {
+        use_effect_with((props.cursor, data.clone(), props.clock), move |(cursor, _, clock)| {
             let initial = std::mem::replace(&mut *first.borrow_mut(), false);
             let cursor: &Option<EventId> = cursor;
             if let Some(el) = scroller.cast::<Element>() {
                 let h = f64::from(el.client_height()).max(1.0);
                 let top = f64::from(el.scroll_top());
-                let y = data.rows.cursor_y(data.events(), *cursor);
+                let y = match clock {
+                    Some(t) => data.rows.clock_y(*t),
+                    None => data.rows.cursor_y(data.events(), *cursor),
+                };
                 // On the first render only a linked moment (not the default end) scrolls.
                 let wanted = !initial || *cursor != data.last();
                 if wanted && (y < top + 40.0 || y > top + h - 60.0) {
@@ -268,7 +275,10 @@ pub fn Diagram(props: &DiagramProps) -> Html {
 
     let n_nodes = data.run.nodes().len();
     let vp = Viewport { width, top: view.0, height: view.1 };
-    let d = layout::layout(data.events(), &data.rows, n_nodes, props.cursor, vp);
+    let mut d = layout::layout(data.events(), &data.rows, n_nodes, props.cursor, vp);
+    if let Some(clock) = props.clock {
+        d.cursor_y = data.rows.clock_y(clock);
+    }
     let selected_node = match props.selected {
         Selection::Node(n) => Some(n),
         _ => None,
@@ -278,7 +288,10 @@ pub fn Diagram(props: &DiagramProps) -> Html {
         _ => None,
     };
     let cursor_row = props.cursor.and_then(|c| data.rows.y.get(c as usize).copied());
-    let time = data.time_at(props.cursor);
+    let time = match props.clock {
+        Some(clock) => clock.unwrap_or(0),
+        None => data.time_at(props.cursor),
+    };
     let cursor_label = match props.cursor {
         Some(c) => format!("#{c}"),
         None => "start".into(),
