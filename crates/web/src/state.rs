@@ -2,11 +2,12 @@
 //! every fallible step returns a `Result`, an error is shown and the current run is kept.
 //! When an action changes nothing, the same `Rc` is returned (no re-render).
 
+use crate::compare::{CompareData, Settings as CompareSettings};
 use crate::faults::{self, Injection};
 use crate::layout::Rows;
 use commitscope_engine::erased::{AnyRun, EventInfo};
 use commitscope_engine::{EventId, NodeView, PropertyKind, Scenario, Time};
-use commitscope_protocols::presets;
+use commitscope_protocols::{presets, ProtocolKind};
 use std::cell::RefCell;
 use std::rc::Rc;
 use yew::Reducible;
@@ -163,6 +164,16 @@ pub struct AppState {
     pub notice: Option<String>,
     pub help: bool,
     pub import: bool,
+    /// The compare view, while it is open (the run above stays as it was).
+    pub compare: Option<CompareMode>,
+}
+
+/// Two protocols under one fault plan, and the one cursor in virtual time over both.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompareMode {
+    pub data: Rc<CompareData>,
+    /// After every event at this virtual time; `None`: before the first event.
+    pub time: Option<Time>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -183,6 +194,8 @@ pub enum Action {
     LoadPreset(String),
     SetProtocol(String),
     SetParticipants(u32),
+    /// Flip one of the protocol's switches (`ProtocolKind::switches`), keeping the rest.
+    SetParam(String, serde_json::Value),
     SetSeed(u64),
     Import(String),
     Inject(Injection),
@@ -192,6 +205,10 @@ pub enum Action {
     ToggleImport,
     CloseOverlays,
     DismissError,
+    /// Open or close the compare view.
+    ToggleCompare,
+    /// Compare other protocols, another fault plan, N, F.
+    SetCompare(CompareSettings),
 }
 
 impl Default for AppState {
@@ -219,6 +236,7 @@ impl AppState {
             notice: None,
             help: false,
             import: false,
+            compare: None,
         }
     }
 
@@ -364,6 +382,9 @@ impl Reducible for AppState {
     type Action = Action;
 
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        if let Some(mode) = self.compare.clone() {
+            return self.reduce_compare(mode, action);
+        }
         match action {
             Action::Step(n) => {
                 let pos = self.cursor.map_or(-1, i64::from) + n;
@@ -433,7 +454,14 @@ impl Reducible for AppState {
                         s.error = Some(format!("participants: choose 1 to {MAX_PARTICIPANTS}"))
                     });
                 }
-                let s = params_with(self.scenario(), "participants", n.into());
+                let key =
+                    ProtocolKind::from_name(&self.scenario().protocol).and_then(|k| k.size_param());
+                let Some(key) = key else {
+                    return self.with(|s| {
+                        s.error = Some("this protocol has no number of participants".into())
+                    });
+                };
+                let s = params_with(self.scenario(), key, n.into());
                 self.rerun(Ok(s), None, CursorRule::End, Some(format!("{n} participants")))
             }
             Action::SetSeed(seed) => {
@@ -489,7 +517,198 @@ impl Reducible for AppState {
                 s.selected = Selection::None;
             }),
             Action::DismissError => self.with(|s| s.error = None),
+            Action::SetParam(key, value) => self.switch(&key, value),
+            Action::ToggleCompare => {
+                let settings = compare_settings_for(self.scenario());
+                match CompareData::new(settings, None)
+                    .or_else(|_| CompareData::new(CompareSettings::default(), None))
+                {
+                    Ok(data) => {
+                        let time = data.last();
+                        self.with(|s| {
+                            s.compare = Some(CompareMode { data: Rc::new(data), time });
+                            s.playing = false;
+                            s.error = None;
+                            s.notice = None;
+                            s.help = false;
+                            s.import = false;
+                        })
+                    }
+                    Err(e) => self.with(|s| s.error = Some(e)),
+                }
+            }
+            Action::SetCompare(_) => self,
         }
+    }
+}
+
+/// What the compare view starts with: the protocol on screen against its neighbour, with
+/// the participants on screen (where the comparison can take them).
+fn compare_settings_for(scenario: &Scenario) -> CompareSettings {
+    use commitscope_protocols::compare::VARIANTS;
+    let p = &scenario.params;
+    let is = |key: &str, v: &str| p.get(key).and_then(|x| x.as_str()) == Some(v);
+    let mine = match scenario.protocol.as_str() {
+        "three_pc" if is("termination", "elect") => Some(2),
+        "three_pc" => Some(1),
+        "paxos_commit" if p.get("faster").and_then(|f| f.as_bool()) == Some(true) => Some(4),
+        "paxos_commit" => Some(3),
+        _ => None,
+    };
+    let mut settings = CompareSettings::default();
+    if let Some(m) = mine.filter(|m| *m < VARIANTS.len()) {
+        settings.sides = [0, m];
+    }
+    let size = ProtocolKind::from_name(&scenario.protocol)
+        .and_then(|k| k.size_param())
+        .and_then(|key| p.get(key))
+        .and_then(|n| n.as_u64())
+        .filter(|n| (1..=u64::from(MAX_PARTICIPANTS)).contains(n));
+    if let Some(n) = size {
+        settings.participants = n as u32;
+    }
+    if scenario.protocol == "paxos_commit" {
+        if let Some(f) = p.get("faults").and_then(|f| f.as_u64()).filter(|f| *f <= 3) {
+            settings.options.faults = f as u32;
+        }
+        settings.options.colocated = p.get("colocated").and_then(|c| c.as_bool()) == Some(true);
+    }
+    settings
+}
+
+impl AppState {
+    /// The reducer while the compare view is open: the transport moves the one clock over
+    /// both runs; actions on the single run wait until the view is closed.
+    fn reduce_compare(self: Rc<Self>, mode: CompareMode, action: Action) -> Rc<Self> {
+        let data = mode.data.clone();
+        let at = |time: Option<Time>| {
+            let data = data.clone();
+            self.with(move |s| s.compare = Some(CompareMode { data, time }))
+        };
+        match action {
+            Action::Step(n) => at(data.step(mode.time, n)),
+            Action::Seek(None) | Action::ToStart => at(None),
+            Action::SeekTime(t) => at(data.seek(t)),
+            Action::ToEnd => at(data.last()),
+            Action::Tick => {
+                let next = data.step(mode.time, 1);
+                let stop = next == data.last();
+                let s = at(next);
+                s.with(|s| s.playing = !stop)
+            }
+            Action::TogglePlay => {
+                if self.playing {
+                    self.with(|s| s.playing = false)
+                } else {
+                    let restart = mode.time == data.last();
+                    let s = if restart { at(None) } else { self.clone() };
+                    s.with(|s| s.playing = data.last().is_some())
+                }
+            }
+            Action::Pause => self.with(|s| s.playing = false),
+            Action::SetSpeed(i) => self.with(|s| s.speed = i.min(SPEEDS.len() - 1)),
+            Action::Jump(j) => {
+                let target = match j {
+                    Jump::Fault => data.next_where(mode.time, |e| {
+                        matches!(e.kind, "crash" | "recover" | "network" | "drop") || e.duplicate
+                    }),
+                    Jump::Decision => data.next_where(mode.time, |e| e.kind == "decide"),
+                    Jump::Violation => data.first_violation(),
+                };
+                match target {
+                    Some(t) => at(data.seek(t)),
+                    None => self.with(|s| s.notice = Some("nothing further of that kind".into())),
+                }
+            }
+            Action::SetCompare(settings) => match CompareData::new(settings, Some(&data)) {
+                Ok(next) => {
+                    let time = next.last();
+                    self.with(|s| {
+                        s.compare = Some(CompareMode { data: Rc::new(next), time });
+                        s.playing = false;
+                        s.error = None;
+                    })
+                }
+                Err(e) => self.with(|s| s.error = Some(e)),
+            },
+            Action::ToggleCompare => self.with(|s| {
+                s.compare = None;
+                s.playing = false;
+                s.error = None;
+            }),
+            Action::ToggleHelp => self.with(|s| s.help = !s.help),
+            Action::CloseOverlays => self.with(|s| s.help = false),
+            Action::DismissError => self.with(|s| s.error = None),
+            Action::Seek(Some(_))
+            | Action::LoadPreset(_)
+            | Action::SetProtocol(_)
+            | Action::SetParticipants(_)
+            | Action::SetParam(..)
+            | Action::SetSeed(_)
+            | Action::Import(_)
+            | Action::Inject(_)
+            | Action::Undo
+            | Action::Select(_)
+            | Action::ToggleImport => self
+                .with(|s| s.notice = Some("that acts on a single run: close Compare first".into())),
+        }
+    }
+
+    /// Flips switch `key` of the protocol to `value`, keeping the rest of the scenario.
+    /// Faults that name what the other variant lacks (a saga's `orch` under choreography)
+    /// are dropped and listed; the result is the preset it equals, if any.
+    fn switch(self: &Rc<Self>, key: &str, value: serde_json::Value) -> Rc<Self> {
+        let kind = ProtocolKind::from_name(&self.scenario().protocol);
+        let Some(sw) = kind.and_then(|k| k.switches().iter().find(|s| s.param == key)) else {
+            return self.with(|s| s.error = Some(format!("this protocol has no switch \"{key}\"")));
+        };
+        let Some(choice) = sw.choices.iter().find(|c| c.value.json() == value) else {
+            return self.with(|s| s.error = Some(format!("{}: no such choice {value}", sw.label)));
+        };
+        if sw.current(&self.scenario().params) == sw.choices.iter().position(|c| c == choice) {
+            return self.clone();
+        }
+        let mut scenario = params_with(self.scenario(), key, value);
+        let mut dropped = Vec::new();
+        while let Err(e) = commitscope_protocols::run(&scenario) {
+            let index = e
+                .path
+                .strip_prefix("faults[")
+                .and_then(|rest| rest.split(']').next())
+                .and_then(|i| i.parse::<usize>().ok())
+                .filter(|i| *i < scenario.faults.len());
+            match index {
+                Some(i) => {
+                    scenario.faults.remove(i);
+                    dropped.push(e.problem.clone());
+                }
+                None => return self.with(|s| s.error = Some(e.to_string())),
+            }
+        }
+        let untitled = |s: &Scenario| Scenario { title: None, ..s.clone() };
+        let preset = presets::ALL.iter().find(|p| untitled(&p.scenario()) == untitled(&scenario));
+        let mut notice = format!("{}: {}", sw.label, choice.label);
+        match preset {
+            Some(p) => {
+                scenario.title = p.scenario().title;
+                notice.push_str(&format!(" — this is the preset “{}”", p.title()));
+            }
+            None => {
+                let base = scenario.title.clone().unwrap_or_else(|| "custom scenario".into());
+                let base = base.split(" — switched to ").next().unwrap_or_default().to_string();
+                scenario.title = Some(format!("{base} — switched to {}", choice.label));
+            }
+        }
+        if !dropped.is_empty() {
+            notice.push_str(&format!(
+                "; {} fault{} did not apply and {} dropped: {}",
+                dropped.len(),
+                if dropped.len() == 1 { "" } else { "s" },
+                if dropped.len() == 1 { "was" } else { "were" },
+                dropped.join("; ")
+            ));
+        }
+        self.rerun(Ok(scenario), preset.map(|p| p.id), CursorRule::End, Some(notice))
     }
 }
 
@@ -597,6 +816,94 @@ mod tests {
         assert!(s3.error.is_some());
         let s4 = s.reduce(Action::SetSeed(7));
         assert_eq!(s4.scenario().seed, 7);
+    }
+
+    #[test]
+    fn compare_mode_has_one_clock_and_leaves_the_run_alone() {
+        let s = state();
+        let before = s.data.clone();
+        let c = s.reduce(Action::ToggleCompare);
+        let mode = c.compare.clone().expect("compare is open");
+        assert_eq!(mode.time, mode.data.last(), "it opens at the end");
+        assert_eq!(mode.data.settings.sides, [0, 1], "2PC against 3PC");
+        let back = c.clone().reduce(Action::Step(-2));
+        let t = back.compare.as_ref().unwrap().time;
+        assert_eq!(t, mode.data.step(mode.data.last(), -2));
+        let start = back.reduce(Action::ToStart).reduce(Action::Tick);
+        assert_eq!(start.compare.as_ref().unwrap().time, Some(0));
+        assert!(start.playing);
+        // Single-run actions wait; a bad setting is refused and the view kept.
+        let u = start.clone().reduce(Action::Undo);
+        assert!(u.notice.as_deref().unwrap().contains("close Compare"));
+        let mut bad = mode.data.settings;
+        bad.participants = 99;
+        let b = start.clone().reduce(Action::SetCompare(bad));
+        assert!(b.error.is_some());
+        assert!(Rc::ptr_eq(
+            &b.compare.as_ref().unwrap().data,
+            &start.compare.as_ref().unwrap().data
+        ));
+        let closed = b.reduce(Action::ToggleCompare);
+        assert!(closed.compare.is_none() && Rc::ptr_eq(&closed.data, &before));
+    }
+
+    #[test]
+    fn compare_opens_on_the_protocol_on_screen() {
+        let s = Rc::new(AppState::from_preset("paxos_commit/faster").unwrap());
+        let c = s.reduce(Action::ToggleCompare);
+        assert_eq!(c.compare.as_ref().unwrap().data.settings.sides, [0, 4]);
+    }
+
+    #[test]
+    fn switching_orchestration_to_choreography_keeps_the_checkout() {
+        let s = Rc::new(AppState::from_preset("saga/happy_path").unwrap());
+        let c = s.reduce(Action::SetParam("mode".into(), "choreographed".into()));
+        assert!(c.error.is_none(), "{:?}", c.error);
+        assert_eq!(c.scenario().params["mode"], "choreographed");
+        assert_eq!(c.data.preset, Some("saga/choreography_happy_path"), "it is that preset");
+        assert_eq!(c.data.run.nodes()[0].name, "broker");
+        let same = c.clone().reduce(Action::SetParam("mode".into(), "choreographed".into()));
+        assert!(Rc::ptr_eq(&c, &same));
+        // Faults on the orchestrator do not apply to a choreography: dropped, and said so.
+        let s = Rc::new(AppState::from_preset("saga/orchestrator_crash").unwrap());
+        let c = s.reduce(Action::SetParam("mode".into(), "choreographed".into()));
+        assert!(c.error.is_none(), "{:?}", c.error);
+        assert!(c.scenario().faults.is_empty());
+        let notice = c.notice.clone().unwrap();
+        assert!(notice.contains("2 faults did not apply"), "{notice}");
+        assert_eq!(c.data.preset, Some("saga/choreography_happy_path"), "what is left");
+        // A checkout no preset has under choreography keeps its title, marked as switched;
+        // switching back is the preset again.
+        let s = Rc::new(AppState::from_preset("saga/payment_declined").unwrap());
+        let c = s.reduce(Action::SetParam("mode".into(), "choreographed".into()));
+        let title = c.scenario().title.clone().unwrap();
+        assert!(title.ends_with(" — switched to Choreography"), "{title}");
+        assert_eq!(c.data.preset, None);
+        assert_eq!(
+            c.scenario().requests,
+            presets::find("saga/payment_declined").unwrap().scenario().requests
+        );
+        let back = c.reduce(Action::SetParam("mode".into(), "orchestrated".into()));
+        assert_eq!(back.data.preset, Some("saga/payment_declined"));
+        // Nonsense is refused.
+        let bad = back.clone().reduce(Action::SetParam("mode".into(), "anarchy".into()));
+        assert!(bad.error.is_some() && Rc::ptr_eq(&bad.data, &back.data));
+        let bad = back.clone().reduce(Action::SetParam("nope".into(), true.into()));
+        assert!(bad.error.is_some());
+    }
+
+    #[test]
+    fn participants_set_each_protocols_own_size() {
+        let s = Rc::new(AppState::from_preset("paxos_commit/fault_free").unwrap());
+        let s = s.reduce(Action::SetParticipants(2));
+        assert!(s.error.is_none(), "{:?}", s.error);
+        assert_eq!(s.scenario().params["resource_managers"], 2);
+        let saga = Rc::new(AppState::from_preset("saga/happy_path").unwrap());
+        let same = saga.clone().reduce(Action::SetParticipants(2));
+        assert!(same.error.is_some() && Rc::ptr_eq(&same.data, &saga.data));
+        // Co-locating 3 acceptors needs 3 RMs: refused with the engine's reason, run kept.
+        let c = s.clone().reduce(Action::SetParam("colocated".into(), true.into()));
+        assert!(c.error.is_some() && Rc::ptr_eq(&c.data, &s.data), "{:?}", c.error);
     }
 
     #[test]

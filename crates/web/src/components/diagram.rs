@@ -4,7 +4,7 @@ use crate::layout::{
     self, Arrow, ArrowEnd, Band, BandKind, Label, Mark, MarkKind, Outcome, Viewport, GUTTER,
 };
 use crate::state::{Action, RunData, Selection};
-use commitscope_engine::EventId;
+use commitscope_engine::{EventId, Time};
 use std::rc::Rc;
 use web_sys::Element;
 use yew::prelude::*;
@@ -15,6 +15,10 @@ pub struct DiagramProps {
     pub cursor: Option<EventId>,
     pub selected: Selection,
     pub on_action: Callback<Action>,
+    /// Set by a view that drives several diagrams with one clock: the cursor line and its
+    /// label stand at this virtual time (after all its events), not at the cursor's event.
+    #[prop_or_default]
+    pub clock: Option<Option<Time>>,
 }
 
 fn text(l: &Label, class: &'static str) -> Html {
@@ -240,6 +244,16 @@ fn mark_class(kind: MarkKind) -> &'static str {
     }
 }
 
+/// One class per word of a node's role (`r-acceptor`, `r-resource`, `r-manager`): the
+/// stylesheet can tell kinds of lanes apart (acceptors from resource managers) from what
+/// the protocol says, without the diagram knowing any protocol.
+fn role_classes(role: &str) -> Classes {
+    role.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| w.len() > 1 && w.chars().all(|c| c.is_ascii_alphabetic()))
+        .map(|w| format!("r-{}", w.to_ascii_lowercase()))
+        .collect()
+}
+
 /// The laid-out shapes, compared by identity (they are memoised per run and viewport).
 #[derive(Clone)]
 struct Shapes(Rc<layout::Diagram>);
@@ -277,9 +291,12 @@ fn DiagramBody(props: &BodyProps) -> Html {
     html! {
         <g class="body">
                 <g class="lanes">
-                    { for d.lanes.iter().map(|l| html! {
-                        <line key={l.node} class={if selected_node == Some(l.node) { "lane lane-selected" } else { "lane" }}
-                            x1={fmt(l.x)} y1="0" x2={fmt(l.x)} y2={fmt(d.height)} />
+                    { for d.lanes.iter().map(|l| {
+                        let role = data.run.nodes().get(l.node as usize).map_or("", |s| s.role.as_str());
+                        html! {
+                            <line key={l.node} class={classes!("lane", role_classes(role), (selected_node == Some(l.node)).then_some("lane-selected"))}
+                                x1={fmt(l.x)} y1="0" x2={fmt(l.x)} y2={fmt(d.height)} />
+                        }
                     }) }
                 </g>
                 <g class="bands">
@@ -340,13 +357,16 @@ pub fn Diagram(props: &DiagramProps) -> Html {
         let scroller = scroller.clone();
         let data = data.clone();
         let view = view.clone();
-        use_effect_with((props.cursor, data.clone()), move |(cursor, _)| {
+        use_effect_with((props.cursor, data.clone(), props.clock), move |(cursor, _, clock)| {
             let initial = std::mem::replace(&mut *first.borrow_mut(), false);
             let cursor: &Option<EventId> = cursor;
             if let Some(el) = scroller.cast::<Element>() {
                 let h = f64::from(el.client_height()).max(1.0);
                 let top = f64::from(el.scroll_top());
-                let y = data.rows.cursor_y(data.events(), *cursor);
+                let y = match clock {
+                    Some(t) => data.rows.clock_y(*t),
+                    None => data.rows.cursor_y(data.events(), *cursor),
+                };
                 // On the first render only a linked moment (not the default end) scrolls.
                 let wanted = !initial || *cursor != data.last();
                 if wanted && (y < top + 40.0 || y > top + h - 60.0) {
@@ -375,7 +395,10 @@ pub fn Diagram(props: &DiagramProps) -> Html {
         layout::layout(data.events(), &data.rows, data.run.nodes().len(), None, *vp)
     });
     let d = &*shapes;
-    let cursor_y = data.rows.cursor_y(data.events(), props.cursor);
+    let cursor_y = match props.clock {
+        Some(clock) => data.rows.clock_y(clock),
+        None => data.rows.cursor_y(data.events(), props.cursor),
+    };
     let selected_node = match props.selected {
         Selection::Node(n) => Some(n),
         _ => None,
@@ -384,7 +407,10 @@ pub fn Diagram(props: &DiagramProps) -> Html {
     let trail = use_memo((data.clone(), props.cursor), |(d, c)| d.trail_at(*c));
     let trail = Rc::new((*trail).clone());
     let cursor_row = props.cursor.and_then(|c| data.rows.y.get(c as usize).copied());
-    let time = data.time_at(props.cursor);
+    let time = match props.clock {
+        Some(clock) => clock.unwrap_or(0),
+        None => data.time_at(props.cursor),
+    };
     let cursor_label = match props.cursor {
         Some(c) => format!("#{c}"),
         None => "start".into(),
@@ -398,7 +424,7 @@ pub fn Diagram(props: &DiagramProps) -> Html {
                     let node = l.node;
                     let cb = props.on_action.clone();
                     let onclick = Callback::from(move |_: MouseEvent| cb.emit(Action::Select(Selection::Node(node))));
-                    let class = if selected_node == Some(node) { "lane-name selected" } else { "lane-name" };
+                    let class = classes!("lane-name", role_classes(spec.map_or("", |s| s.role.as_str())), (selected_node == Some(node)).then_some("selected"));
                     html! {
                         <g key={l.node} class={class} {onclick}>
                             <text x={fmt(l.x)} y="15" text-anchor="middle" class="lane-title">
