@@ -9,7 +9,7 @@ use super::narration::{EventLog, Narration};
 use super::overlays::{Help, Import};
 use super::properties::Properties;
 use crate::hooks::{use_keyboard, use_playback, Shortcut};
-use crate::state::{Action, AppState, Jump, Link};
+use crate::state::{Action, AppState, Jump};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq, Default)]
@@ -17,7 +17,7 @@ pub struct AppProps {
     /// A preset to start with (default: the 2PC happy path).
     #[prop_or_default]
     pub preset: Option<AttrValue>,
-    /// Read the starting moment from the address (`#preset=…&at=…`) and keep the address
+    /// Read the starting moment from the address (a share link, `#v=1&p=…&at=…`) and keep the address
     /// a link to the current moment. The page does; tests and embeds may not.
     #[prop_or_default]
     pub use_address: bool,
@@ -32,8 +32,7 @@ pub fn App(props: &AppProps) -> Html {
             .filter(|_| use_address)
             .and_then(|w| w.location().hash().ok())
             .unwrap_or_default();
-        Link::parse(&hash)
-            .state()
+        AppState::from_link(&hash)
             .or_else(|| preset.and_then(|p| AppState::from_preset(&p)))
             .unwrap_or_default()
     });
@@ -44,7 +43,7 @@ pub fn App(props: &AppProps) -> Html {
             if !use_address {
                 return;
             }
-            let hash = Link::of(&state);
+            let hash = state.link();
             if let Some(w) = web_sys::window() {
                 if w.location().hash().ok().as_deref() != Some(hash.as_str()) {
                     if let Ok(h) = w.history() {
