@@ -84,6 +84,19 @@ impl std::fmt::Display for LinkError {
 
 /// The link to `cursor` in the run of `scenario`, made from the preset `origin` if any.
 pub fn format(scenario: &Scenario, origin: Option<&str>, cursor: Option<EventId>) -> String {
+    at(&scenario_part(scenario, origin), cursor)
+}
+
+/// `base` (a link without its moment) pointing at `cursor`.
+pub fn at(base: &str, cursor: Option<EventId>) -> String {
+    match cursor {
+        Some(c) => format!("{base}&at={c}"),
+        None => format!("{base}&at=start"),
+    }
+}
+
+/// The link without its moment: the same for every moment of a run (worth keeping).
+pub fn scenario_part(scenario: &Scenario, origin: Option<&str>) -> String {
     let mut out = format!("#v={LINK_VERSION}");
     let current = serde_json::to_value(scenario).unwrap_or(Value::Null);
     let base = origin.and_then(presets::find).and_then(|p| {
@@ -104,10 +117,6 @@ pub fn format(scenario: &Scenario, origin: Option<&str>, cursor: Option<EventId>
             out.push_str("&s=");
             out.push_str(&b64_encode(current.to_string().as_bytes()));
         }
-    }
-    match cursor {
-        Some(c) => out.push_str(&format!("&at={c}")),
-        None => out.push_str("&at=start"),
     }
     out
 }

@@ -33,6 +33,8 @@ pub struct RunData {
     /// The preset this run's scenario was made from, changed or not (share links are the
     /// preset plus the edits).
     pub origin: Option<&'static str>,
+    /// The share link without its moment, made on first use.
+    link: std::cell::OnceCell<String>,
 }
 
 impl PartialEq for RunData {
@@ -69,7 +71,13 @@ impl RunData {
             presets::find(id).and_then(|p| Scenario::from_json(p.json).ok()).as_ref()
                 == Some(run.scenario())
         });
-        RunData { run, rows, preset, origin }
+        RunData { run, rows, preset, origin, link: std::cell::OnceCell::new() }
+    }
+
+    /// The share link (a URL hash) to `cursor` in this run.
+    pub fn link(&self, cursor: Option<EventId>) -> String {
+        let base = self.link.get_or_init(|| link::scenario_part(self.run.scenario(), self.origin));
+        link::at(base, cursor)
     }
 
     pub fn events(&self) -> &[commitscope_engine::erased::EventInfo] {
@@ -215,16 +223,14 @@ impl AppState {
     }
 
     fn broken_link(why: String) -> AppState {
-        let mut s = AppState::default();
-        s.error = Some(format!(
-            "This link could not be opened: {why}. Showing the default scenario instead."
-        ));
-        s
+        let error =
+            format!("This link could not be opened: {why}. Showing the default scenario instead.");
+        AppState { error: Some(error), ..AppState::default() }
     }
 
     /// The share link (a URL hash) to the moment at the cursor.
     pub fn link(&self) -> String {
-        link::format(self.scenario(), self.data.origin, self.cursor)
+        self.data.link(self.cursor)
     }
 
     pub fn scenario(&self) -> &Scenario {

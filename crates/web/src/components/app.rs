@@ -97,7 +97,7 @@ pub fn App(props: &AppProps) -> Html {
         <div class="cs-app">
             <header class="cs-header">
                 <h1 class="brand"><span class="logo" aria-hidden="true">{"◆"}</span>{"CommitScope"}</h1>
-                <Toolbar data={data.clone()} undo={!s.undo.is_empty()} on_action={dispatch.clone()} />
+                <Toolbar data={data.clone()} cursor={s.cursor} undo={!s.undo.is_empty()} on_action={dispatch.clone()} />
             </header>
             { error.unwrap_or_default() }
             <Playback data={data.clone()} cursor={s.cursor} playing={s.playing} speed={s.speed} on_action={dispatch.clone()} />

@@ -9,3 +9,4 @@ pub mod inspector;
 pub mod narration;
 pub mod overlays;
 pub mod properties;
+pub mod share;
