@@ -3,8 +3,11 @@
 //! When an action changes nothing, the same `Rc` is returned (no re-render).
 
 use crate::compare::{CompareData, Settings as CompareSettings};
+use crate::export;
 use crate::faults::{self, Injection};
+use crate::import::{self, Imported};
 use crate::layout::Rows;
+use crate::link::{self, At};
 use commitscope_engine::erased::{AnyRun, EventInfo};
 use commitscope_engine::{EventId, NodeView, PropertyKind, Scenario, Time};
 use commitscope_protocols::{presets, ProtocolKind};
@@ -41,6 +44,11 @@ pub struct RunData {
     /// The node views at the last cursor asked for: the cards, the fault panel and the
     /// inspector all show the same moment, so the world is rebuilt once per step.
     views: RefCell<Option<(Option<EventId>, Views)>>,
+    /// The preset this run's scenario was made from, changed or not (share links are the
+    /// preset plus the edits).
+    pub origin: Option<&'static str>,
+    /// The share link without its moment, made on first use.
+    link: std::cell::OnceCell<String>,
 }
 
 impl PartialEq for RunData {
@@ -57,8 +65,14 @@ impl std::fmt::Debug for RunData {
 }
 
 impl RunData {
-    pub fn new(scenario: &Scenario, preset: Option<&'static str>) -> Result<RunData, String> {
+    /// Runs `scenario`, made from the preset `origin` (if any).
+    pub fn new(scenario: &Scenario, origin: Option<&'static str>) -> Result<RunData, String> {
         let run = commitscope_protocols::run(scenario).map_err(|e| e.to_string())?;
+        Ok(RunData::from_run(run, origin))
+    }
+
+    /// A run recorded elsewhere (a replayed transcript), made from the preset `origin`.
+    pub fn from_run(run: Box<dyn AnyRun>, origin: Option<&'static str>) -> RunData {
         let mut rows = Rows::new(run.events());
         for e in run.events().iter().filter(|e| e.kind == "recover") {
             let views = run.views_at(Some(e.id));
@@ -73,7 +87,26 @@ impl RunData {
             .filter_map(|p| p.first)
             .map(|first| (first, causal_chain(run.events(), first)))
             .collect();
-        Ok(RunData { run, rows, preset, trails, views: RefCell::new(None) })
+        // The preset, while the scenario is still exactly the preset's.
+        let preset = origin.filter(|id| {
+            presets::find(id).and_then(|p| Scenario::from_json(p.json).ok()).as_ref()
+                == Some(run.scenario())
+        });
+        RunData {
+            run,
+            rows,
+            preset,
+            origin,
+            link: std::cell::OnceCell::new(),
+            trails,
+            views: RefCell::new(None),
+        }
+    }
+
+    /// The share link (a URL hash) to `cursor` in this run.
+    pub fn link(&self, cursor: Option<EventId>) -> String {
+        let base = self.link.get_or_init(|| link::scenario_part(self.run.scenario(), self.origin));
+        link::at(base, cursor)
     }
 
     /// Every node's view right after `cursor` (rebuilt from the nearest snapshot, cached
@@ -209,6 +242,8 @@ pub enum Action {
     ToggleCompare,
     /// Compare other protocols, another fault plan, N, F.
     SetCompare(CompareSettings),
+    /// A problem found outside the reducer (a file that cannot be read).
+    ShowError(String),
 }
 
 impl Default for AppState {
@@ -245,6 +280,46 @@ impl AppState {
         RunData::new(&p.scenario(), Some(p.id)).ok().map(AppState::new)
     }
 
+    /// The state a share link names; `None` when `hash` is no link at all. A link that
+    /// does not open gives the default state with the reason shown, never a blank page.
+    pub fn from_link(hash: &str) -> Option<AppState> {
+        let link = match link::parse(hash) {
+            Ok(None) => return None,
+            Ok(Some(link)) => link,
+            Err(e) => return Some(AppState::broken_link(e.to_string())),
+        };
+        let data = match RunData::new(&link.scenario, link.origin) {
+            Ok(data) => data,
+            Err(e) => {
+                return Some(AppState::broken_link(format!("its scenario does not run: {e}")))
+            }
+        };
+        let mut s = AppState::new(data);
+        s.error = link.warning;
+        match (link.at, s.data.last()) {
+            (At::End, _) => {}
+            (At::Start, _) | (_, None) => s.cursor = None,
+            (At::Event(n), Some(last)) if n <= u64::from(last) => s.cursor = Some(n as EventId),
+            (At::Event(n), Some(last)) => {
+                s.error = Some(format!(
+                    "the link's moment #{n} is past the end of this run (#{last}): showing the end"
+                ))
+            }
+        }
+        Some(s)
+    }
+
+    fn broken_link(why: String) -> AppState {
+        let error =
+            format!("This link could not be opened: {why}. Showing the default scenario instead.");
+        AppState { error: Some(error), ..AppState::default() }
+    }
+
+    /// The share link (a URL hash) to the moment at the cursor.
+    pub fn link(&self) -> String {
+        self.data.link(self.cursor)
+    }
+
     pub fn scenario(&self) -> &Scenario {
         self.data.run.scenario()
     }
@@ -271,16 +346,26 @@ impl AppState {
         self.with(|s| s.cursor = cursor)
     }
 
-    /// Replaces the run by `scenario`'s, keeping the old one for undo; on error the run
-    /// stays and the error is shown.
+    /// Replaces the run by `scenario`'s (made from the preset `origin`), keeping the old
+    /// one for undo; on error the run stays and the error is shown.
     fn rerun(
         self: &Rc<Self>,
         scenario: Result<Scenario, String>,
-        preset: Option<&'static str>,
+        origin: Option<&'static str>,
         cursor: CursorRule,
         notice: Option<String>,
     ) -> Rc<Self> {
-        match scenario.and_then(|s| RunData::new(&s, preset)) {
+        self.replace(scenario.and_then(|s| RunData::new(&s, origin)), cursor, notice)
+    }
+
+    /// Shows `data`, keeping the old run for undo; on error the run stays, the error shows.
+    fn replace(
+        self: &Rc<Self>,
+        data: Result<RunData, String>,
+        cursor: CursorRule,
+        notice: Option<String>,
+    ) -> Rc<Self> {
+        match data {
             Err(e) => self.with(|s| s.error = Some(e)),
             Ok(data) => self.with(|s| {
                 let old = std::mem::replace(&mut s.data, Rc::new(data));
@@ -462,17 +547,45 @@ impl Reducible for AppState {
                     });
                 };
                 let s = params_with(self.scenario(), key, n.into());
-                self.rerun(Ok(s), None, CursorRule::End, Some(format!("{n} participants")))
+                let notice = Some(format!("{n} participants"));
+                self.rerun(Ok(s), self.data.origin, CursorRule::End, notice)
             }
             Action::SetSeed(seed) => {
                 let mut s = self.scenario().clone();
                 s.seed = seed;
-                self.rerun(Ok(s), None, CursorRule::End, Some(format!("seed {seed}")))
+                self.rerun(Ok(s), self.data.origin, CursorRule::End, Some(format!("seed {seed}")))
             }
             Action::Import(text) => {
-                let scenario = Scenario::from_json(&text).map_err(|e| e.to_string());
-                let next =
-                    self.rerun(scenario, None, CursorRule::End, Some("scenario imported".into()));
+                let next = match import::read(&text) {
+                    Err(e) => self.with(|s| s.error = Some(e)),
+                    Ok(Imported::Scenario(s)) => {
+                        self.rerun(Ok(s), None, CursorRule::End, Some("scenario imported".into()))
+                    }
+                    Ok(Imported::Trace { scenario, hash }) => {
+                        let data = RunData::new(&scenario, None);
+                        let notice = data.as_ref().ok().map(|d| {
+                            let now = export::hash_hex(d.run.as_ref());
+                            match hash {
+                                Some(h) if h == now => {
+                                    format!("trace imported: the run reproduces its hash {now}")
+                                }
+                                Some(h) => format!(
+                                    "⚠ trace imported, but this build's run has hash {now}, not \
+                                     the file's {h}: the trace came from a different version"
+                                ),
+                                None => format!(
+                                    "trace imported (it names no hash; this run's is {now})"
+                                ),
+                            }
+                        });
+                        self.replace(data, CursorRule::End, notice)
+                    }
+                    Ok(Imported::Transcript { run, summary }) => self.replace(
+                        Ok(RunData::from_run(run, None)),
+                        CursorRule::End,
+                        Some(summary),
+                    ),
+                };
                 if next.error.is_none() {
                     next.with(|s| s.import = false)
                 } else {
@@ -493,7 +606,7 @@ impl Reducible for AppState {
                         ""
                     }
                 );
-                self.rerun(scenario, None, CursorRule::KeepThenFault, Some(notice))
+                self.rerun(scenario, self.data.origin, CursorRule::KeepThenFault, Some(notice))
             }
             Action::Undo => match self.undo.last() {
                 None => self.with(|s| s.notice = Some("nothing to undo".into())),
@@ -538,6 +651,7 @@ impl Reducible for AppState {
                 }
             }
             Action::SetCompare(_) => self,
+            Action::ShowError(e) => self.with(|s| s.error = Some(e)),
         }
     }
 }
@@ -639,6 +753,7 @@ impl AppState {
             Action::ToggleHelp => self.with(|s| s.help = !s.help),
             Action::CloseOverlays => self.with(|s| s.help = false),
             Action::DismissError => self.with(|s| s.error = None),
+            Action::ShowError(e) => self.with(|s| s.error = Some(e)),
             Action::Seek(Some(_))
             | Action::LoadPreset(_)
             | Action::SetProtocol(_)
@@ -917,121 +1032,173 @@ mod tests {
     }
 }
 
-/// A link to a moment of a run: `#preset=two_pc/lost_commit&at=30`, or the scenario itself
-/// (`#s=<percent-encoded JSON>&at=30`) once it differs from every preset.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Link {
-    pub preset: Option<String>,
-    pub scenario: Option<String>,
-    pub at: Option<EventId>,
-}
-
-impl Link {
-    pub fn parse(hash: &str) -> Link {
-        let mut link = Link::default();
-        for part in hash.trim_start_matches('#').split('&') {
-            let (k, v) = part.split_once('=').unwrap_or((part, ""));
-            let v = percent_decode(v);
-            match k {
-                "preset" => link.preset = Some(v),
-                "s" => link.scenario = Some(v),
-                "at" => link.at = v.parse().ok(),
-                _ => {}
-            }
-        }
-        link
-    }
-
-    pub fn of(state: &AppState) -> String {
-        let at = state.cursor.map_or(String::new(), |c| format!("&at={c}"));
-        match state.data.preset {
-            Some(p) => format!("#preset={p}{at}"),
-            None => {
-                let json = serde_json::to_string(state.scenario()).unwrap_or_default();
-                format!("#s={}{at}", percent_encode(&json))
-            }
-        }
-    }
-
-    /// The state this link names; `None` when it names nothing that runs.
-    pub fn state(&self) -> Option<AppState> {
-        let mut s = match (&self.scenario, &self.preset) {
-            (Some(json), _) => {
-                let scenario = Scenario::from_json(json).ok()?;
-                AppState::new(RunData::new(&scenario, None).ok()?)
-            }
-            (None, Some(p)) => AppState::from_preset(p)?,
-            (None, None) => return None,
-        };
-        if let Some(at) = self.at {
-            s.cursor = s.data.last().map(|l| at.min(l));
-        }
-        Some(s)
-    }
-}
-
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3 / 2);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~/:,".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (
-            bytes[i],
-            bytes.get(i + 1).and_then(|b| hex(*b)),
-            bytes.get(i + 2).and_then(|b| hex(*b)),
-        ) {
-            (b'%', Some(h), Some(l)) => {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod link_tests {
     use super::*;
+    use crate::link::b64_encode;
 
-    #[test]
-    fn links_round_trip_presets_and_scenarios() {
-        let s = Rc::new(AppState::default()).reduce(Action::Seek(Some(12)));
-        let link = Link::of(&s);
-        assert_eq!(link, "#preset=two_pc/happy_path&at=12");
-        let back = Link::parse(&link).state().unwrap();
-        assert_eq!(back.cursor, Some(12));
-        let forked = s.reduce(Action::Inject(Injection::Crash("p1".into())));
-        let link = Link::of(&forked);
-        assert!(link.starts_with("#s=%7B"), "{link}");
-        let back = Link::parse(&link).state().unwrap();
-        assert_eq!(back.scenario(), forked.scenario());
-        assert_eq!(back.cursor, forked.cursor);
+    fn open(hash: &str) -> AppState {
+        AppState::from_link(hash).unwrap_or_else(|| panic!("{hash} is no link"))
+    }
+
+    /// Opening `s.link()` gives the same scenario, the same trace and the same moment.
+    fn round_trip(s: &AppState) -> AppState {
+        let link = s.link();
+        let back = open(&link);
+        assert_eq!(back.error, None, "{link}");
+        assert_eq!(back.scenario(), s.scenario(), "{link}");
+        assert_eq!(back.data.run.trace_hash(), s.data.run.trace_hash(), "{link}");
+        assert_eq!(back.cursor, s.cursor, "{link}");
+        assert_eq!(back.data.origin, s.data.origin, "{link}");
+        assert_eq!(back.data.preset, s.data.preset, "{link}");
+        back
     }
 
     #[test]
-    fn broken_links_name_nothing() {
-        assert!(Link::parse("").state().is_none());
-        assert!(Link::parse("#preset=nope").state().is_none());
-        assert!(Link::parse("#s=%7Bnot json&at=x").state().is_none());
-        assert!(Link::parse("#s=%E2%82").state().is_none());
-        let far = Link::parse("#preset=two_pc/happy_path&at=999999").state().unwrap();
-        assert_eq!(far.cursor, far.data.last());
+    fn every_preset_round_trips_at_the_start_middle_and_end() {
+        for p in presets::ALL {
+            let s = Rc::new(AppState::from_preset(p.id).unwrap());
+            let last = s.data.last().unwrap();
+            for cursor in [None, Some(last / 2), Some(last)] {
+                let s = s.clone().reduce(Action::Seek(cursor));
+                let link = s.link();
+                let at = cursor.map_or("start".to_string(), |c| c.to_string());
+                assert_eq!(link, format!("#v=1&p={}&at={at}", p.id));
+                round_trip(&s);
+            }
+        }
+    }
+
+    #[test]
+    fn every_preset_forked_with_a_fault_round_trips() {
+        let mut dropped = 0;
+        for p in presets::ALL {
+            let s = Rc::new(AppState::from_preset(p.id).unwrap());
+            let mid = s.data.last().unwrap() / 3;
+            let victim = s.data.run.nodes()[1].name.clone();
+            let s =
+                s.reduce(Action::Seek(Some(mid))).reduce(Action::Inject(Injection::Crash(victim)));
+            assert_eq!(s.error, None, "{}", p.id);
+            // And drop the first message in flight at the cursor, if there is one.
+            let now = s.cursor.unwrap_or(0);
+            let in_flight = s.data.events().iter().find(|e| {
+                e.kind == "send" && e.id <= now && s.data.ends(e.id).iter().all(|d| *d > now)
+            });
+            let s = match in_flight {
+                Some(e) => {
+                    dropped += 1;
+                    s.clone().reduce(Action::Inject(Injection::Drop(e.id)))
+                }
+                None => s,
+            };
+            assert_eq!(s.error, None, "{}", p.id);
+            let link = s.link();
+            assert!(link.starts_with(&format!("#v=1&p={}&d=", p.id)), "{link}");
+            let back = round_trip(&s);
+            assert_eq!(back.data.preset, None);
+            // The edits are only the appended faults: much shorter than the scenario.
+            let full = serde_json::to_string(s.scenario()).unwrap();
+            assert!(link.len() < full.len(), "{}: {} vs {}", p.id, link.len(), full.len());
+        }
+        assert!(dropped > presets::ALL.len() / 2, "only {dropped} presets had a drop");
+    }
+
+    #[test]
+    fn seed_and_participant_edits_and_imports_round_trip() {
+        let s = Rc::new(AppState::default()).reduce(Action::SetSeed(42));
+        assert!(s.link().contains("&d="));
+        round_trip(&s);
+        let s = s.reduce(Action::SetParticipants(5)).reduce(Action::Seek(Some(7)));
+        round_trip(&s);
+        // Back to the preset's seed and size: the preset again, no edits in the link.
+        let s = s.reduce(Action::SetSeed(1)).reduce(Action::SetParticipants(3));
+        assert_eq!(s.data.preset, Some(DEFAULT_PRESET));
+        assert!(!s.link().contains("&d="), "{}", s.link());
+        // A scenario from nowhere is carried whole, UTF-8 and all.
+        let mut sc = presets::find("three_pc/happy_path").unwrap().scenario();
+        sc.title = Some("naïve “quotes” & <b>tags</b> ✓".into());
+        let s = Rc::new(AppState::default()).reduce(Action::Import(sc.to_json()));
+        assert_eq!(s.error, None);
+        let link = s.link();
+        assert!(link.starts_with("#v=1&s="), "{link}");
+        assert!(
+            link.bytes().all(|b| b.is_ascii_alphanumeric() || b"#=&-_/".contains(&b)),
+            "{link}"
+        );
+        round_trip(&s);
+    }
+
+    #[test]
+    fn old_unversioned_links_still_open() {
+        let s = open("#preset=two_pc/lost_commit&at=12");
+        assert_eq!(s.data.preset, Some("two_pc/lost_commit"));
+        assert_eq!(s.cursor, Some(12));
+        let json = presets::find("two_pc/vote_no").unwrap().json;
+        let encoded: String = json.bytes().map(|b| format!("%{b:02X}")).collect();
+        let s = open(&format!("#s={encoded}&at=3"));
+        assert_eq!(s.error, None);
+        assert_eq!(s.scenario(), &presets::find("two_pc/vote_no").unwrap().scenario());
+        assert_eq!(s.cursor, Some(3));
+    }
+
+    /// A corrupted link opens the default scenario and says why; it never panics.
+    fn broken(hash: &str, says: &str) {
+        let s = open(hash);
+        let err = s.error.clone().unwrap_or_default();
+        assert!(err.starts_with("This link could not be opened"), "{hash}: {err}");
+        assert!(err.contains(says), "{hash}: {err}");
+        assert_eq!(s.data.preset, Some(DEFAULT_PRESET), "{hash}");
+    }
+
+    #[test]
+    fn corrupted_links_say_why_and_show_the_default() {
+        let forked = Rc::new(AppState::from_preset("two_pc/lost_commit").unwrap())
+            .reduce(Action::Seek(Some(10)))
+            .reduce(Action::Inject(Injection::Crash("p2".into())));
+        let link = forked.link();
+        let (head, _) = link.split_once("&at=").unwrap();
+        // Truncated edits.
+        broken(&head[..head.len() - 5], "damaged");
+        // Bad base64, bad JSON, JSON that is no object, bad UTF-8.
+        broken("#v=1&p=two_pc/happy_path&d=@@@@", "damaged");
+        broken(&format!("#v=1&s={}", b64_encode(b"{\"version\": 1, \"proto")), "not JSON");
+        broken(&format!("#v=1&p=two_pc/happy_path&d={}", b64_encode(b"[1]")), "not a JSON object");
+        broken(&format!("#v=1&s={}", b64_encode(&[0xff, 0xfe, 0x22])), "not UTF-8");
+        // Decodes, but is not a scenario that runs.
+        broken(&format!("#v=1&s={}", b64_encode(b"{\"version\":1}")), "protocol");
+        let bad_node = b64_encode(br#"{"faults+":[{"at":3,"crash":"zed"}]}"#);
+        broken(&format!("#v=1&p=two_pc/happy_path&d={bad_node}"), "zed");
+        // Unknown version, unknown preset, no scenario at all.
+        broken("#v=2&p=two_pc/happy_path", "version \"2\"");
+        broken("#v=one&p=two_pc/happy_path", "this CommitScope reads version 1");
+        broken("#v=1&p=two_pc/happy_pa&at=3", "no preset \"two_pc/happy_pa\"");
+        broken("#preset=nope", "no preset \"nope\"");
+        broken("#v=1&at=3", "names no scenario");
+        broken("#s=%7Bnot json&at=x", "not JSON");
+        // Every truncation of a real link opens something, without a panic.
+        for n in 0..=link.len() {
+            let _ = AppState::from_link(&link[..n]);
+        }
+    }
+
+    #[test]
+    fn a_bad_moment_keeps_the_run_and_says_so() {
+        let end = AppState::from_preset("two_pc/happy_path").unwrap().data.last();
+        for (at, says) in [
+            ("999999", "past the end"),
+            ("99999999999999999999999", "past the end"),
+            ("-1", "\"-1\" is not an event number"),
+            ("12abc", "not an event number"),
+        ] {
+            let s = open(&format!("#v=1&p=two_pc/happy_path&at={at}"));
+            assert_eq!(s.data.preset, Some("two_pc/happy_path"));
+            assert_eq!(s.cursor, end, "at={at}");
+            let err = s.error.clone().unwrap_or_default();
+            assert!(err.contains(says), "at={at}: {err}");
+        }
+        assert_eq!(open("#v=1&p=two_pc/happy_path").cursor, end, "no at: the end");
+        assert_eq!(open("#v=1&p=two_pc/happy_path&at=start").cursor, None);
+        assert!(AppState::from_link("").is_none());
+        assert!(AppState::from_link("#top").is_none());
     }
 }

@@ -248,7 +248,7 @@ async fn clicking_a_message_inspects_it() {
 async fn an_invalid_import_shows_the_error_and_keeps_the_run() {
     let app = Mounted::new(None).await;
     let arrows = app.all(".arrow").len();
-    app.click_button("JSON").await;
+    app.click_button("Import / export").await;
     let area: HtmlTextAreaElement = app.one("textarea.json").dyn_into().unwrap();
     area.set_value(
         r#"{"version": 1, "protocol": "two_pc", "faults": [{"at": 5, "crash": "zed"}]}"#,
@@ -290,7 +290,7 @@ async fn a_long_trace_keeps_the_dom_bounded() {
         commitscope_protocols::presets::find("two_pc/coordinator_crash_blocks").unwrap().scenario();
     s.limits.max_ticks = 4_300;
     let app = Mounted::new(None).await;
-    app.click_button("JSON").await;
+    app.click_button("Import / export").await;
     let area: HtmlTextAreaElement = app.one("textarea.json").dyn_into().unwrap();
     area.set_value(&s.to_json());
     app.click("button.import-load").await;

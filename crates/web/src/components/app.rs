@@ -10,7 +10,7 @@ use super::narration::{EventLog, Narration};
 use super::overlays::{Help, Import};
 use super::properties::Properties;
 use crate::hooks::{use_keyboard, use_playback, Shortcut};
-use crate::state::{Action, AppState, Jump, Link};
+use crate::state::{Action, AppState, Jump};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq, Default)]
@@ -18,7 +18,7 @@ pub struct AppProps {
     /// A preset to start with (default: the 2PC happy path).
     #[prop_or_default]
     pub preset: Option<AttrValue>,
-    /// Read the starting moment from the address (`#preset=…&at=…`) and keep the address
+    /// Read the starting moment from the address (a share link, `#v=1&p=…&at=…`) and keep the address
     /// a link to the current moment. The page does; tests and embeds may not.
     #[prop_or_default]
     pub use_address: bool,
@@ -33,8 +33,7 @@ pub fn App(props: &AppProps) -> Html {
             .filter(|_| use_address)
             .and_then(|w| w.location().hash().ok())
             .unwrap_or_default();
-        Link::parse(&hash)
-            .state()
+        AppState::from_link(&hash)
             .or_else(|| preset.and_then(|p| AppState::from_preset(&p)))
             .unwrap_or_default()
     });
@@ -45,7 +44,7 @@ pub fn App(props: &AppProps) -> Html {
             if !use_address {
                 return;
             }
-            let hash = Link::of(&state);
+            let hash = state.link();
             if let Some(w) = web_sys::window() {
                 if w.location().hash().ok().as_deref() != Some(hash.as_str()) {
                     if let Ok(h) = w.history() {
@@ -114,7 +113,7 @@ pub fn App(props: &AppProps) -> Html {
         <div class="cs-app">
             <header class="cs-header">
                 <h1 class="brand"><span class="logo" aria-hidden="true">{"◆"}</span>{"CommitScope"}</h1>
-                <Toolbar data={data.clone()} undo={!s.undo.is_empty()} on_action={dispatch.clone()} />
+                <Toolbar data={data.clone()} cursor={s.cursor} undo={!s.undo.is_empty()} on_action={dispatch.clone()} />
             </header>
             { error.unwrap_or_default() }
             <Playback data={data.clone()} cursor={s.cursor} playing={s.playing} speed={s.speed} on_action={dispatch.clone()} />

@@ -1,5 +1,6 @@
 //! The scenario pickers and the playback bar.
 
+use super::share::ShareLink;
 use crate::state::{Action, Jump, RunData, MAX_PARTICIPANTS, SPEED_LABELS};
 use commitscope_engine::EventId;
 use commitscope_protocols::{presets, ProtocolKind};
@@ -10,6 +11,9 @@ use yew::prelude::*;
 #[derive(Properties, PartialEq)]
 pub struct ToolbarProps {
     pub data: Rc<RunData>,
+    /// For "Copy link": the moment the link points to.
+    #[prop_or_default]
+    pub cursor: Option<EventId>,
     pub undo: bool,
     /// The compare view is open: only the toggle (and help) stay.
     #[prop_or_default]
@@ -156,7 +160,8 @@ pub fn Toolbar(props: &ToolbarProps) -> Html {
             <div class="toolbar-buttons">
                 { compare_button }
                 <button onclick={on_undo} disabled={!props.undo} title="Undo the last change (U)">{"↶ Undo"}</button>
-                <button onclick={on_import} title="Paste or copy scenario JSON">{"{ } JSON"}</button>
+                <ShareLink data={props.data.clone()} cursor={props.cursor} />
+                <button onclick={on_import} title="Export the diagram, scenario or trace; import a scenario, trace or course transcript">{"⇅ Import / export"}</button>
                 <button onclick={on_help} aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)">{"?"}</button>
             </div>
         </div>

@@ -10,3 +10,4 @@ pub mod inspector;
 pub mod narration;
 pub mod overlays;
 pub mod properties;
+pub mod share;

@@ -1,8 +1,10 @@
-//! The help overlay (keyboard shortcuts) and the scenario JSON import/export dialog.
+//! The help overlay (keyboard shortcuts) and the import/export dialog (downloads; a
+//! scenario, trace or course transcript pasted or chosen as a file).
 
+use super::share::{import_file, Exports};
 use crate::state::{Action, RunData};
 use std::rc::Rc;
-use web_sys::HtmlTextAreaElement;
+use web_sys::{HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -63,17 +65,29 @@ pub fn Import(props: &ImportProps) -> Html {
     };
     let cb = props.on_action.clone();
     let close = Callback::from(move |_| cb.emit(Action::ToggleImport));
+    let cb = props.on_action.clone();
+    let on_file = Callback::from(move |e: Event| {
+        import_file(&e.target_unchecked_into::<HtmlInputElement>(), cb.clone())
+    });
     html! {
-        <div class="overlay" role="dialog" aria-modal="true" aria-label="Scenario JSON">
+        <div class="overlay" role="dialog" aria-modal="true" aria-label="Import and export">
             <div class="dialog dialog-wide">
-                <h2>{"Scenario JSON"}</h2>
-                <p class="muted">{"Copy this scenario, or paste one and load it. A scenario that does not check leaves the current run untouched."}</p>
-                <textarea ref={area} class="json" spellcheck="false" aria-label="Scenario JSON" value={(*initial).clone()} />
+                <h2>{"Import and export"}</h2>
+                <h3>{"Export this run"}</h3>
+                <Exports data={props.data.clone()} />
+                <p class="muted">{"The diagram is the whole run as a standalone SVG; the trace is every event with the scenario and its trace hash (it imports back)."}</p>
+                <h3>{"Import"}</h3>
+                <p class="muted">{"Paste or choose a scenario, an exported trace, or a course transcript (the harness's JSON lines: \"-> \" requests are replayed and the last transaction is shown). Anything that does not check leaves the current run untouched."}</p>
+                <label class="file-field">
+                    <span>{"File: "}</span>
+                    <input type="file" class="import-file" accept=".json,.jsonl,.txt,.ndjson,application/json,text/plain" onchange={on_file} aria-label="Import a file" />
+                </label>
+                <textarea ref={area} class="json" spellcheck="false" aria-label="Scenario, trace or transcript to import" value={(*initial).clone()} />
                 if let Some(e) = &props.error {
                     <p class="error import-error" role="alert">{ e.clone() }</p>
                 }
                 <div class="dialog-buttons">
-                    <button class="primary import-load" onclick={load}>{"Load scenario"}</button>
+                    <button class="primary import-load" onclick={load}>{"Load"}</button>
                     <button onclick={close}>{"Close"}</button>
                 </div>
             </div>
