@@ -8,6 +8,8 @@ set -euo pipefail
 TRUNK_VERSION=0.21.14
 WASM_BINDGEN_VERSION=0.2.130   # must equal the `wasm-bindgen = "=…"` pin in Cargo.toml
 BINARYEN_VERSION=132.0.0       # npm package; ships a wasm-opt that reads rustc 1.95 output
+PLAYWRIGHT_CORE_VERSION=1.65.1 # npm, test tooling: drives Debian's Chromium (no browser download)
+AXE_CORE_VERSION=4.14.1        # npm, test tooling: the accessibility audit
 
 TOOLS="${TOOLS:-$HOME/.cache/commitscope/tools}"
 mkdir -p "$TOOLS/bin"
@@ -41,10 +43,22 @@ if ! has_version wasm-opt "version_${BINARYEN_VERSION%%.*}"; then
   npm install --silent --no-audit --no-fund --prefix "$TOOLS/npm" "binaryen@$BINARYEN_VERSION" >/dev/null
 fi
 
+# The browser tests of the release build (tests/browser/*.mjs): playwright-core (which
+# downloads no browser) and axe-core, exact versions, under $TOOLS/npm.
+npm_has() { grep -qs "\"version\": \"$2\"" "$TOOLS/npm/node_modules/$1/package.json"; }
+if ! npm_has playwright-core "$PLAYWRIGHT_CORE_VERSION" || ! npm_has axe-core "$AXE_CORE_VERSION"; then
+  say "installing playwright-core $PLAYWRIGHT_CORE_VERSION and axe-core $AXE_CORE_VERSION from npm"
+  mkdir -p "$TOOLS/npm"
+  npm install --silent --no-audit --no-fund --save-exact --prefix "$TOOLS/npm" \
+    "playwright-core@$PLAYWRIGHT_CORE_VERSION" "axe-core@$AXE_CORE_VERSION" >/dev/null
+fi
+
 if ! has_version trunk "$TRUNK_VERSION"; then
   say "installing trunk $TRUNK_VERSION (about 9 minutes, once)"
   cargo install --quiet --root "$TOOLS" --locked "trunk@$TRUNK_VERSION"
 fi
 
 export CHROMEDRIVER=/usr/bin/chromedriver
+export CHROMIUM=/usr/bin/chromium
+export TOOLS
 export TRUNK_SKIP_VERSION_CHECK=true

@@ -2,7 +2,9 @@
 # Installs whatever is missing (scripts/setup.sh), then runs every check and test:
 # formatting, clippy (native and wasm32), native tests (engine, protocols, harness, sweep,
 # layout), the portable crates' wasm32 build, the architecture check, the browser tests
-# in headless Chromium, and the release build. CI runs exactly this (.ci/run).
+# in headless Chromium, the release build, and the release build served under a sub-path
+# with a strict CSP: the course page's widgets, the app page and the axe-core audit
+# (tests/browser/*.mjs, node's test runner). CI runs exactly this (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -38,5 +40,8 @@ step "browser tests (wasm-bindgen-test, headless Chromium)"
 step "release build (trunk)"
 trunk build --release --offline --dist target/dist-release
 ls -l target/dist-release
+
+step "release build under a sub-path with a strict CSP; course page widgets; axe audit"
+DIST="$PWD/target/dist-release" node --test tests/browser/course.test.mjs
 
 printf '\n\033[1mall checks passed\033[0m\n'

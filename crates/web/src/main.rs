@@ -1,16 +1,12 @@
-//! The page entry: mount the app into `#app` (or the body when there is none).
+//! The page entry (wasm-bindgen's start function): mounts the full app into
+//! `<div id="app" data-commitscope-app>`, and does nothing on any other page — a course
+//! page loads the same module through `embed.js` only to mount `<commit-scope>` widgets,
+//! and may well have an `#app` of its own.
 
 fn main() {
     let document = web_sys::window().and_then(|w| w.document());
-    let root = document.as_ref().and_then(|d| d.get_element_by_id("app"));
-    match root {
-        Some(root) => {
-            commitscope_web::mount(root);
-        }
-        None => {
-            if let Some(body) = document.and_then(|d| d.body()) {
-                commitscope_web::mount(body.into());
-            }
-        }
+    let root = document.and_then(|d| d.query_selector("#app[data-commitscope-app]").ok().flatten());
+    if let Some(root) = root {
+        commitscope_web::mount(root);
     }
 }

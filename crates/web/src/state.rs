@@ -452,7 +452,8 @@ enum CursorRule {
     KeepThenFault,
 }
 
-fn params_with(scenario: &Scenario, key: &str, value: serde_json::Value) -> Scenario {
+/// `scenario` with one parameter set (the pickers and the embed's `participants`).
+pub(crate) fn params_with(scenario: &Scenario, key: &str, value: serde_json::Value) -> Scenario {
     let mut s = scenario.clone();
     let mut params = match &s.params {
         serde_json::Value::Object(m) => m.clone(),

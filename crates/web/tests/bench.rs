@@ -58,7 +58,7 @@ async fn render_budgets_on_a_2000_event_trace() {
     let doc = document();
     let root = doc.create_element("div").unwrap();
     doc.body().unwrap().append_child(&root).unwrap();
-    let props = AppProps { preset: None, use_address: false };
+    let props = AppProps { preset: None, use_address: false, embed: None };
     let t0 = now();
     let _handle = yew::Renderer::<App>::with_root_and_props(root.clone(), props).render();
     yew::scheduler::flush().await;
@@ -71,8 +71,8 @@ async fn render_budgets_on_a_2000_event_trace() {
     let buttons = root.query_selector_all("button").unwrap();
     let json = (0..buttons.length())
         .filter_map(|i| buttons.item(i))
-        .find(|b| b.text_content().unwrap_or_default().contains("JSON"))
-        .expect("the scenario JSON button");
+        .find(|b| b.text_content().unwrap_or_default().contains("Import / export"))
+        .expect("the import/export button");
     json.dyn_into::<HtmlElement>().unwrap().click();
     yew::scheduler::flush().await;
     let area: HtmlTextAreaElement = one("textarea.json").dyn_into().unwrap();

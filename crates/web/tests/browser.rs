@@ -11,6 +11,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 struct Mounted {
     root: Element,
     handle: Option<yew::AppHandle<App>>,
+    widget: Option<commitscope_web::Widget>,
 }
 
 impl Mounted {
@@ -18,10 +19,44 @@ impl Mounted {
         let doc = document();
         let root = doc.create_element("div").unwrap();
         doc.body().unwrap().append_child(&root).unwrap();
-        let props = AppProps { preset: preset.map(|p| p.to_string().into()), use_address: false };
+        let props = AppProps {
+            preset: preset.map(|p| p.to_string().into()),
+            use_address: false,
+            embed: None,
+        };
         let handle = yew::Renderer::<App>::with_root_and_props(root.clone(), props).render();
         yew::scheduler::flush().await;
-        Mounted { root, handle: Some(handle) }
+        Mounted { root, handle: Some(handle), widget: None }
+    }
+
+    /// An embedded widget, mounted as `embed.js` mounts it: through `mountWidget` with an
+    /// object of attributes.
+    async fn widget(attributes: &[(&str, &str)]) -> Mounted {
+        let doc = document();
+        let root = doc.create_element("div").unwrap();
+        doc.body().unwrap().append_child(&root).unwrap();
+        let options = js_sys::Object::new();
+        for (k, v) in attributes {
+            js_sys::Reflect::set(&options, &(*k).into(), &(*v).into()).unwrap();
+        }
+        let widget = commitscope_web::mount_widget(
+            root.clone(),
+            options.into(),
+            Some("https://example.org/cs/index.html".into()),
+        );
+        yew::scheduler::flush().await;
+        Mounted { root, handle: None, widget: Some(widget) }
+    }
+
+    /// A key pressed while the focus is on `sel` (inside this app).
+    async fn key_at(&self, sel: &str, key: &str) {
+        let init = web_sys::KeyboardEventInit::new();
+        init.set_key(key);
+        init.set_bubbles(true);
+        let e =
+            web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+        self.one(sel).dispatch_event(&e).unwrap();
+        yew::scheduler::flush().await;
     }
 
     fn all(&self, sel: &str) -> Vec<Element> {
@@ -84,6 +119,9 @@ impl Drop for Mounted {
     fn drop(&mut self) {
         if let Some(h) = self.handle.take() {
             h.destroy();
+        }
+        if let Some(mut w) = self.widget.take() {
+            w.destroy();
         }
         self.root.remove();
     }
@@ -311,4 +349,144 @@ async fn a_long_trace_keeps_the_dom_bounded() {
             .into(),
     );
     assert!(worst < 1_500, "the diagram draws {worst} SVG nodes for {n_events} events");
+}
+
+#[wasm_bindgen_test]
+async fn two_widgets_on_one_page_are_independent() {
+    let a = Mounted::widget(&[
+        ("preset", "two_pc/coordinator_crash_blocks"),
+        ("controls", "play step"),
+        ("at", "start"),
+        ("id", "first"),
+    ])
+    .await;
+    let b = Mounted::widget(&[
+        ("preset", "three_pc/coordinator_crash_after_precommit"),
+        ("at", "3"),
+        ("theme", "dark"),
+    ])
+    .await;
+    // Both draw their own run, each in its own region, with no error.
+    assert_eq!(a.all(".lanes .lane").len(), 4);
+    assert!(a.all(".arrow").len() >= 3 && b.all(".arrow").len() >= 3);
+    assert!(a.root.query_selector(".error").unwrap().is_none(), "{}", a.root.inner_html());
+    assert!(a.text(".cs-embed-title").contains("participants block"));
+    assert!(b.text(".cs-embed-title").contains("commit by timeout"));
+    assert_eq!(b.one(".cs-app").get_attribute("data-theme").as_deref(), Some("dark"));
+    assert_eq!(a.one(".cs-app").get_attribute("role").as_deref(), Some("region"));
+    assert!(a.text(".narration").contains("Before the first event"));
+    assert!(b.text(".narration-tag").starts_with("#3"), "{}", b.text(".narration-tag"));
+    // The diagram names its text alternative, and ids differ between the widgets.
+    let log_a = a.one("svg.diagram").get_attribute("aria-describedby").unwrap();
+    let log_b = b.one("svg.diagram").get_attribute("aria-describedby").unwrap();
+    assert_ne!(log_a, log_b);
+    assert_eq!(
+        a.one(&format!("#{log_a}")).get_attribute("aria-label").as_deref(),
+        Some("Event log")
+    );
+    // "play step": transport buttons, no slider, no jumps, no fault panel, no pickers.
+    assert!(a.root.query_selector("input[type=range]").unwrap().is_none());
+    assert!(a.root.query_selector(".jumps").unwrap().is_none());
+    assert!(a.root.query_selector(".faults").unwrap().is_none());
+    assert!(a.root.query_selector(".toolbar").unwrap().is_none());
+    assert!(b.root.query_selector("input[type=range]").unwrap().is_some(), "default controls");
+    // Stepping one leaves the other where it was.
+    a.click("button[aria-label^='Step forward']").await;
+    a.click("button[aria-label^='Step forward']").await;
+    assert!(a.text(".narration-tag").starts_with("#1"), "{}", a.text(".narration-tag"));
+    assert!(b.text(".narration-tag").starts_with("#3"));
+    // A key acts on the widget it is pressed in, and only there.
+    a.key_at(".diagram-scroll", "ArrowRight").await;
+    assert!(a.text(".narration-tag").starts_with("#2"), "{}", a.text(".narration-tag"));
+    assert!(b.text(".narration-tag").starts_with("#3"));
+    b.key_at(".cs-app", "ArrowLeft").await;
+    assert!(b.text(".narration-tag").starts_with("#2"), "{}", b.text(".narration-tag"));
+    assert!(a.text(".narration-tag").starts_with("#2"));
+    // Keys pressed elsewhere on the page reach no widget.
+    a.key("ArrowRight").await;
+    assert!(
+        a.text(".narration-tag").starts_with("#2") && b.text(".narration-tag").starts_with("#2")
+    );
+    // Playing one does not play the other.
+    a.key_at(".cs-app", " ").await;
+    assert!(a.text("button.play").contains("Pause"));
+    assert!(b.text("button.play").contains("Play"));
+    // Without the jump controls, their keys do nothing either.
+    a.key_at(".cs-app", " ").await;
+    a.key_at(".cs-app", "End").await;
+    let end = a.text(".narration-tag");
+    a.key_at(".cs-app", "Home").await;
+    a.key_at(".cs-app", "f").await;
+    assert!(a.text(".narration").contains("Before the first event"), "F is not shown: {end}");
+    // The open-in-the-app link names this moment of this run.
+    let href = b.one(".cs-open").get_attribute("href").unwrap();
+    assert!(
+        href.starts_with("https://example.org/cs/index.html#")
+            && href.contains("three_pc/coordinator_crash_after_precommit"),
+        "{href}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_widget_with_bad_attributes_says_so_and_still_draws() {
+    let w = Mounted::widget(&[
+        ("preset", "two_pc/does_not_exist"),
+        ("controls", "play fly"),
+        ("height", "tall"),
+        ("colour", "red"),
+    ])
+    .await;
+    let err = w.text(".error");
+    for needle in [
+        "there is no preset \"two_pc/does_not_exist\"",
+        "unknown control \"fly\"",
+        "height: expected",
+        "unknown attribute \"colour\"",
+        "showing the preset \"two_pc/happy_path\" instead",
+    ] {
+        assert!(err.contains(needle), "{needle:?} not in {err}");
+    }
+    assert_eq!(w.all(".lanes .lane").len(), 4, "the default run is drawn");
+    let bad_json = Mounted::widget(&[("scenario", "{\"version\": 1, \"protocol\": ")]).await;
+    assert!(bad_json.text(".error").contains("not valid JSON"), "{}", bad_json.text(".error"));
+    assert!(!bad_json.all(".arrow").is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn a_widget_scenario_height_and_autoplay() {
+    let json = commitscope_protocols::presets::find("saga/shipping_down").unwrap().json;
+    let w = Mounted::widget(&[
+        ("scenario", json),
+        ("height", "300px"),
+        ("controls", "all"),
+        ("autoplay", ""),
+    ])
+    .await;
+    assert!(w.root.query_selector(".error").unwrap().is_none(), "{}", w.text(".cs-app"));
+    assert!(w.text(".cs-embed-title").contains("shipping is down"));
+    let scroller: HtmlElement = w.one(".diagram-scroll").dyn_into().unwrap();
+    assert_eq!(scroller.style().get_property_value("height").unwrap(), "300px");
+    assert_eq!(scroller.client_height(), 300, "the height attribute sizes the diagram");
+    // Autoplay starts from the beginning and plays (the browser asks for no reduced motion).
+    assert!(w.text("button.play").contains("Pause"));
+    assert!(w.text(".narration").contains("Before the first event"));
+    // "all": the fault panel and the pickers are there.
+    assert!(w.root.query_selector(".faults [data-fault='crash']").unwrap().is_some());
+    assert!(w.root.query_selector(".toolbar").unwrap().is_some());
+}
+
+#[wasm_bindgen_test]
+async fn no_inline_style_attributes() {
+    // A strict CSP (style-src 'self') refuses style attributes: the app sets none.
+    let app = Mounted::new(None).await;
+    let styled = app.all("[style]");
+    let allowed = |e: &Element| e.class_name() == "diagram-scroll";
+    assert!(
+        styled.iter().all(allowed),
+        "style attributes on {:?}",
+        styled
+            .iter()
+            .map(|e| e.outer_html().chars().take(80).collect::<String>())
+            .collect::<Vec<_>>()
+    );
 }

@@ -26,7 +26,8 @@ impl Mounted {
         let doc = document();
         let root = doc.create_element("div").unwrap();
         doc.body().unwrap().append_child(&root).unwrap();
-        let props = AppProps { preset: preset.map(|p| p.to_string().into()), use_address };
+        let props =
+            AppProps { preset: preset.map(|p| p.to_string().into()), use_address, embed: None };
         let handle = yew::Renderer::<App>::with_root_and_props(root.clone(), props).render();
         yew::scheduler::flush().await;
         Mounted { root, handle: Some(handle) }

@@ -1,4 +1,6 @@
-//! The shell: one reducer, the playback and keyboard hooks, and the panels.
+//! The shell: one reducer, the playback and keyboard hooks, and the panels. The same
+//! component is the full page (header, pickers, page-wide shortcuts) and an embedded widget
+//! (its own region, the controls its author chose, shortcuts only while it has the focus).
 
 use super::cards::NodeCards;
 use super::compare::CompareView;
@@ -9,34 +11,79 @@ use super::inspector::Inspector;
 use super::narration::{EventLog, Narration};
 use super::overlays::{Help, Import};
 use super::properties::Properties;
+use crate::embed::{Controls, EmbedOptions};
 use crate::hooks::{use_keyboard, use_playback, Shortcut};
 use crate::state::{Action, AppState, Jump};
+use std::cell::Cell;
+use std::rc::Rc;
 use yew::prelude::*;
+
+/// How a widget embedded in a page is set up (`<commit-scope>`, `embed.html`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Embed {
+    pub options: EmbedOptions,
+    /// The full app's page (`…/index.html`), for the "open in CommitScope" link.
+    pub app_url: Option<String>,
+    /// The reader asked for reduced motion: no autoplay.
+    pub reduced_motion: bool,
+}
 
 #[derive(Properties, PartialEq, Default)]
 pub struct AppProps {
     /// A preset to start with (default: the 2PC happy path).
     #[prop_or_default]
     pub preset: Option<AttrValue>,
-    /// Read the starting moment from the address (a share link, `#v=1&p=…&at=…`) and keep the address
+    /// Read the starting moment from the address (`#preset=…&at=…`) and keep the address
     /// a link to the current moment. The page does; tests and embeds may not.
     #[prop_or_default]
     pub use_address: bool,
+    /// Set when the app is a widget in someone else's page: its own landmark, the controls
+    /// its author chose, keyboard shortcuts only while it has the focus.
+    #[prop_or_default]
+    pub embed: Option<Rc<Embed>>,
+}
+
+thread_local! {
+    static NEXT_ID: Cell<u32> = const { Cell::new(0) };
+}
+
+/// A prefix for element ids unique to one app on the page (several widgets share a page).
+fn unique_prefix() -> String {
+    NEXT_ID.with(|n| {
+        n.set(n.get() + 1);
+        format!("cs{}", n.get())
+    })
 }
 
 #[component]
 pub fn App(props: &AppProps) -> Html {
     let preset = props.preset.clone();
     let use_address = props.use_address;
-    let state = use_reducer(move || {
-        let hash = web_sys::window()
-            .filter(|_| use_address)
-            .and_then(|w| w.location().hash().ok())
-            .unwrap_or_default();
-        AppState::from_link(&hash)
-            .or_else(|| preset.and_then(|p| AppState::from_preset(&p)))
-            .unwrap_or_default()
+    let embed = props.embed.clone();
+    let controls = embed.as_ref().map_or(Controls::ALL, |e| e.options.controls);
+    let state = use_reducer({
+        let embed = embed.clone();
+        move || {
+            if let Some(e) = embed {
+                let mut s = e.options.state();
+                if s.playing && e.reduced_motion {
+                    s.playing = false;
+                    s.notice = Some("autoplay is off: reduced motion is requested".into());
+                }
+                return s;
+            }
+            let hash = web_sys::window()
+                .filter(|_| use_address)
+                .and_then(|w| w.location().hash().ok())
+                .unwrap_or_default();
+            AppState::from_link(&hash)
+                .or_else(|| preset.and_then(|p| AppState::from_preset(&p)))
+                .unwrap_or_default()
+        }
     });
+    let ids = use_memo((), |_| unique_prefix());
+    let log_id = format!("{ids}-log");
+    let root = use_node_ref();
     // The address is a link to this moment of this run.
     use_effect_with((state.data.clone(), state.cursor), {
         let state = state.clone();
@@ -63,21 +110,40 @@ pub fn App(props: &AppProps) -> Html {
     use_playback(state.playing, state.speed, dispatch.clone());
     {
         let dispatch = dispatch.clone();
-        use_keyboard(Callback::from(move |s: Shortcut| {
-            dispatch.emit(match s {
-                Shortcut::TogglePlay => Action::TogglePlay,
-                Shortcut::Back => Action::Step(-1),
-                Shortcut::Forward => Action::Step(1),
-                Shortcut::Start => Action::ToStart,
-                Shortcut::End => Action::ToEnd,
-                Shortcut::Help => Action::ToggleHelp,
-                Shortcut::Escape => Action::CloseOverlays,
-                Shortcut::Undo => Action::Undo,
-                Shortcut::NextFault => Action::Jump(Jump::Fault),
-                Shortcut::NextDecision => Action::Jump(Jump::Decision),
-                Shortcut::Violation => Action::Jump(Jump::Violation),
-            })
-        }));
+        let scope = embed.is_some().then(|| root.clone());
+        use_keyboard(
+            scope,
+            Callback::from(move |s: Shortcut| {
+                // A key does only what a visible control does.
+                let shown = match s {
+                    Shortcut::TogglePlay => controls.play,
+                    Shortcut::Back | Shortcut::Forward | Shortcut::Start | Shortcut::End => {
+                        controls.step
+                    }
+                    Shortcut::NextFault | Shortcut::NextDecision | Shortcut::Violation => {
+                        controls.jumps
+                    }
+                    Shortcut::Undo => controls.faults || controls.scenario,
+                    Shortcut::Help | Shortcut::Escape => true,
+                };
+                if !shown {
+                    return;
+                }
+                dispatch.emit(match s {
+                    Shortcut::TogglePlay => Action::TogglePlay,
+                    Shortcut::Back => Action::Step(-1),
+                    Shortcut::Forward => Action::Step(1),
+                    Shortcut::Start => Action::ToStart,
+                    Shortcut::End => Action::ToEnd,
+                    Shortcut::Help => Action::ToggleHelp,
+                    Shortcut::Escape => Action::CloseOverlays,
+                    Shortcut::Undo => Action::Undo,
+                    Shortcut::NextFault => Action::Jump(Jump::Fault),
+                    Shortcut::NextDecision => Action::Jump(Jump::Decision),
+                    Shortcut::Violation => Action::Jump(Jump::Violation),
+                })
+            }),
+        );
     }
 
     let s = &*state;
@@ -93,48 +159,103 @@ pub fn App(props: &AppProps) -> Html {
         }
     });
     let notice = s.notice.clone().map(|n| html! { <div class="notice" role="status">{ n }</div> });
+    let toolbar = html! {
+        <Toolbar data={data.clone()} cursor={s.cursor} undo={!s.undo.is_empty()} on_action={dispatch.clone()} />
+    };
+    let height = embed.as_ref().and_then(|e| e.options.height);
 
-    if let Some(mode) = &s.compare {
+    if let Some(mode) = s.compare.as_ref().filter(|_| embed.is_none()) {
         return html! {
-            <div class="cs-app cs-compare">
+            <div class="cs-app cs-compare" data-theme="auto" ref={root}>
                 <header class="cs-header">
                     <h1 class="brand"><span class="logo" aria-hidden="true">{"◆"}</span>{"CommitScope"}</h1>
                     <Toolbar data={data} undo={false} compare=true on_action={dispatch.clone()} />
                 </header>
-                { error.unwrap_or_default() }
-                { notice.unwrap_or_default() }
-                <CompareView data={mode.data.clone()} time={mode.time} playing={s.playing} speed={s.speed} on_action={dispatch.clone()} />
+                <main class="cs-body">
+                    { error.unwrap_or_default() }
+                    { notice.unwrap_or_default() }
+                    <CompareView data={mode.data.clone()} time={mode.time} playing={s.playing} speed={s.speed} on_action={dispatch.clone()} />
+                </main>
                 if s.help { <Help on_action={dispatch} /> }
             </div>
         };
     }
 
-    html! {
-        <div class="cs-app">
-            <header class="cs-header">
-                <h1 class="brand"><span class="logo" aria-hidden="true">{"◆"}</span>{"CommitScope"}</h1>
-                <Toolbar data={data.clone()} cursor={s.cursor} undo={!s.undo.is_empty()} on_action={dispatch.clone()} />
-            </header>
+    let body = html! {
+        <>
             { error.unwrap_or_default() }
-            <Playback data={data.clone()} cursor={s.cursor} playing={s.playing} speed={s.speed} on_action={dispatch.clone()} />
+            if controls.any_playback() {
+                <Playback data={data.clone()} cursor={s.cursor} playing={s.playing} speed={s.speed} {controls} on_action={dispatch.clone()} />
+            }
             <Narration data={data.clone()} cursor={s.cursor} />
             { notice.unwrap_or_default() }
-            <main class="cs-main">
+            <div class="cs-main">
                 <section class="pane-diagram" aria-label="Space-time diagram">
-                    <Diagram data={data.clone()} cursor={s.cursor} selected={s.selected} on_action={dispatch.clone()} />
+                    <Diagram data={data.clone()} cursor={s.cursor} selected={s.selected} {height}
+                        described_by={log_id.clone()} on_action={dispatch.clone()} />
                     <Legend />
                 </section>
-                <aside class="pane-side">
+                <div class="pane-side">
                     <Inspector data={data.clone()} cursor={s.cursor} selected={s.selected} on_action={dispatch.clone()} />
-                    <FaultPanel data={data.clone()} cursor={s.cursor} undo={s.undo.len()} on_action={dispatch.clone()} />
+                    if controls.faults {
+                        <FaultPanel data={data.clone()} cursor={s.cursor} undo={s.undo.len()} on_action={dispatch.clone()} />
+                    }
                     <Properties data={data.clone()} cursor={s.cursor} on_action={dispatch.clone()} />
-                    <EventLog data={data.clone()} cursor={s.cursor} on_action={dispatch.clone()} />
-                </aside>
-            </main>
+                    <EventLog id={log_id} data={data.clone()} cursor={s.cursor} on_action={dispatch.clone()} />
+                </div>
+            </div>
             <NodeCards data={data.clone()} cursor={s.cursor} selected={s.selected} on_action={dispatch.clone()} />
+        </>
+    };
+    let overlays = html! {
+        <>
             if s.help { <Help on_action={dispatch.clone()} /> }
-            if s.import { <Import data={data} error={s.error.clone()} on_action={dispatch} /> }
-        </div>
+            if s.import { <Import data={data.clone()} error={s.error.clone()} on_action={dispatch.clone()} /> }
+        </>
+    };
+
+    match &embed {
+        None => html! {
+            <div class="cs-app" data-theme="auto" ref={root}>
+                <header class="cs-header">
+                    <h1 class="brand"><span class="logo" aria-hidden="true">{"◆"}</span>{"CommitScope"}</h1>
+                    { toolbar }
+                </header>
+                <main class="cs-body">{ body }</main>
+                { overlays }
+            </div>
+        },
+        Some(e) => {
+            let scenario = data.run.scenario();
+            let title = scenario
+                .title
+                .clone()
+                .or_else(|| data.preset.map(str::to_string))
+                .unwrap_or_else(|| format!("a {} scenario", scenario.protocol));
+            let open = e.app_url.as_ref().map(|url| {
+                let href = format!("{}{}", url.split('#').next().unwrap_or(""), s.link());
+                html! {
+                    <a class="cs-open" href={href} target="_blank" rel="noopener">
+                        {"Open in CommitScope"}<span class="sr-only">{" (opens a new tab)"}</span><span aria-hidden="true">{" ↗"}</span>
+                    </a>
+                }
+            });
+            html! {
+                // tabindex=-1: a click anywhere in the widget gives it the focus, and with it
+                // the keyboard shortcuts.
+                <div class="cs-app cs-embed" data-theme={e.options.theme.name()} ref={root}
+                    role="region" aria-label={format!("CommitScope: {title}")} tabindex="-1">
+                    <div class="cs-embed-head">
+                        <span class="brand-mini"><span class="logo" aria-hidden="true">{"◆"}</span>{"CommitScope"}</span>
+                        <span class="cs-embed-title">{ title }</span>
+                        { open.unwrap_or_default() }
+                    </div>
+                    if controls.scenario { { toolbar } }
+                    <div class="cs-body">{ body }</div>
+                    { overlays }
+                </div>
+            }
+        }
     }
 }
 
@@ -145,7 +266,7 @@ fn Legend() -> Html {
         <details class="legend">
             <summary>{"Legend"}</summary>
             <ul>
-                <li><svg width="22" height="14" aria-hidden="true"><line class="shaft" x1="2" y1="7" x2="20" y2="7" style="stroke:#334155;stroke-width:1.6"/></svg>{"message (sender → receiver)"}</li>
+                <li><svg width="22" height="14" aria-hidden="true"><line class="lg-msg" x1="2" y1="7" x2="20" y2="7" stroke="#334155" stroke-width="1.6"/></svg>{"message (sender → receiver)"}</li>
                 <li><span class="lg lg-cross" aria-hidden="true">{"✕"}</span>{"message lost (with the reason)"}</li>
                 <li><span class="lg lg-dup" aria-hidden="true">{"×2"}</span>{"duplicate copy"}</li>
                 <li><span class="lg lg-persist" aria-hidden="true">{"▭"}</span>{"forced write to the durable log"}</li>

@@ -1,6 +1,7 @@
 //! The scenario pickers and the playback bar.
 
 use super::share::ShareLink;
+use crate::embed::Controls;
 use crate::state::{Action, Jump, RunData, MAX_PARTICIPANTS, SPEED_LABELS};
 use commitscope_engine::EventId;
 use commitscope_protocols::{presets, ProtocolKind};
@@ -183,6 +184,9 @@ pub struct PlaybackProps {
     pub cursor: Option<EventId>,
     pub playing: bool,
     pub speed: usize,
+    /// Which groups of controls show (an embed's author may leave some out).
+    #[prop_or(Controls::ALL)]
+    pub controls: Controls,
     pub on_action: Callback<Action>,
 }
 
@@ -211,40 +215,55 @@ pub fn Playback(props: &PlaybackProps) -> Html {
     let pos = props.cursor.map_or(0, |c| c as usize + 1);
     let at_start = props.cursor.is_none();
     let at_end = props.cursor == data.last();
+    let c = props.controls;
     html! {
         <div class="playback" role="group" aria-label="Playback">
-            <div class="transport">
-                <button onclick={a(Action::ToStart)} disabled={at_start} aria-label="Jump to start (Home)" title="Start (Home)">{ icon("M2 2h2.5v12H2zM14 2L5.5 8l8.5 6z") }</button>
-                <button onclick={a(Action::Step(-1))} disabled={at_start} aria-label="Step back one event (←)" title="Step back (←)">{ icon("M11 2L4 8l7 6z") }</button>
-                <button class="play" onclick={a(Action::TogglePlay)} aria-pressed={props.playing.to_string()}
-                    aria-label={if props.playing { "Pause (Space)" } else { "Play (Space)" }}>
-                    if props.playing {
-                        { icon("M4 2h3v12H4zM9 2h3v12H9z") }{" Pause"}
-                    } else {
-                        { icon("M4 2l10 6l-10 6z") }{" Play"}
+            if c.play || c.step || c.speed {
+                <div class="transport">
+                    if c.step {
+                        <button onclick={a(Action::ToStart)} disabled={at_start} aria-label="Jump to start (Home)" title="Start (Home)">{ icon("M2 2h2.5v12H2zM14 2L5.5 8l8.5 6z") }</button>
+                        <button onclick={a(Action::Step(-1))} disabled={at_start} aria-label="Step back one event (←)" title="Step back (←)">{ icon("M11 2L4 8l7 6z") }</button>
                     }
-                </button>
-                <button onclick={a(Action::Step(1))} disabled={at_end} aria-label="Step forward one event (→)" title="Step forward (→)">{ icon("M5 2l7 6l-7 6z") }</button>
-                <button onclick={a(Action::ToEnd)} disabled={at_end} aria-label="Jump to end (End)" title="End (End)">{ icon("M11.5 2H14v12h-2.5zM2 2l8.5 6L2 14z") }</button>
-                <label class="speed">
-                    <span class="sr-only">{"Speed"}</span>
-                    <select onchange={on_speed} aria-label="Playback speed">
-                        { for SPEED_LABELS.iter().enumerate().map(|(i, s)| html! {
-                            <option value={i.to_string()} selected={i == props.speed}>{ *s }</option>
-                        }) }
-                    </select>
-                </label>
-            </div>
+                    if c.play {
+                        <button class="play" onclick={a(Action::TogglePlay)} aria-pressed={props.playing.to_string()}
+                            aria-label={if props.playing { "Pause (Space)" } else { "Play (Space)" }}>
+                            if props.playing {
+                                { icon("M4 2h3v12H4zM9 2h3v12H9z") }{" Pause"}
+                            } else {
+                                { icon("M4 2l10 6l-10 6z") }{" Play"}
+                            }
+                        </button>
+                    }
+                    if c.step {
+                        <button onclick={a(Action::Step(1))} disabled={at_end} aria-label="Step forward one event (→)" title="Step forward (→)">{ icon("M5 2l7 6l-7 6z") }</button>
+                        <button onclick={a(Action::ToEnd)} disabled={at_end} aria-label="Jump to end (End)" title="End (End)">{ icon("M11.5 2H14v12h-2.5zM2 2l8.5 6L2 14z") }</button>
+                    }
+                    if c.speed {
+                        <label class="speed">
+                            <span class="sr-only">{"Speed"}</span>
+                            <select onchange={on_speed} aria-label="Playback speed">
+                                { for SPEED_LABELS.iter().enumerate().map(|(i, s)| html! {
+                                    <option value={i.to_string()} selected={i == props.speed}>{ *s }</option>
+                                }) }
+                            </select>
+                        </label>
+                    }
+                </div>
+            }
             <div class="scrub">
-                <input type="range" min="0" max={end.to_string()} value={time.to_string()} oninput={on_scrub}
-                    aria-label="Virtual time" aria-valuetext={format!("t={time} of {end}")} />
+                if c.scrub {
+                    <input type="range" min="0" max={end.to_string()} value={time.to_string()} oninput={on_scrub}
+                        aria-label="Virtual time" aria-valuetext={format!("t={time} of {end}")} />
+                }
                 <span class="clock" aria-live="off">{ format!("t={time}/{end} · event {pos}/{n}") }</span>
             </div>
-            <div class="jumps">
-                <button onclick={a(Action::Jump(Jump::Fault))} title="Next fault (F)">{"⚡ next fault"}</button>
-                <button onclick={a(Action::Jump(Jump::Decision))} title="Next decision (D)">{"● next decision"}</button>
-                <button onclick={a(Action::Jump(Jump::Violation))} title="Violation (V)">{"⚠ violation"}</button>
-            </div>
+            if c.jumps {
+                <div class="jumps">
+                    <button onclick={a(Action::Jump(Jump::Fault))} title="Next fault (F)">{"⚡ next fault"}</button>
+                    <button onclick={a(Action::Jump(Jump::Decision))} title="Next decision (D)">{"● next decision"}</button>
+                    <button onclick={a(Action::Jump(Jump::Violation))} title="Violation (V)">{"⚠ violation"}</button>
+                </div>
+            }
         </div>
     }
 }

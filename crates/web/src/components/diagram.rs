@@ -14,6 +14,12 @@ pub struct DiagramProps {
     pub data: Rc<RunData>,
     pub cursor: Option<EventId>,
     pub selected: Selection,
+    /// The diagram's height in pixels (an embed's `height`); default: the stylesheet's.
+    #[prop_or_default]
+    pub height: Option<u32>,
+    /// The id of the text alternative (the event log).
+    #[prop_or_default]
+    pub described_by: Option<AttrValue>,
     pub on_action: Callback<Action>,
     /// Set by a view that drives several diagrams with one clock: the cursor line and its
     /// label stand at this virtual time (after all its events), not at the cursor's event.
@@ -351,6 +357,25 @@ pub fn Diagram(props: &DiagramProps) -> Html {
     let view = use_state_eq(|| (0.0_f64, 640.0_f64));
     let data = &props.data;
 
+    // The scroll window's size, set through the CSSOM (a strict Content-Security-Policy
+    // refuses `style` attributes): an embed's height, else a cap that keeps the diagram a
+    // bounded scroll window even on a page without our stylesheet.
+    use_effect_with((scroller.clone(), props.height), |(scroller, height)| {
+        if let Some(el) = scroller.cast::<web_sys::HtmlElement>() {
+            let style = el.style();
+            let _ = style.set_property("overflow", "auto");
+            match height {
+                Some(h) => {
+                    let _ = style.set_property("height", &format!("{h}px"));
+                    let _ = style.set_property("min-height", "0");
+                    let _ = style.set_property("max-height", "none");
+                }
+                None => {
+                    let _ = style.set_property("max-height", "85vh");
+                }
+            }
+        }
+    });
     // Keep the cursor in view when it moves (not on the first render: show the top).
     let first = use_mut_ref(|| true);
     {
@@ -417,7 +442,7 @@ pub fn Diagram(props: &DiagramProps) -> Html {
     };
 
     let header = html! {
-        <div class="lane-head" style={format!("width:{}px", d.width)}>
+        <div class="lane-head">
             <svg width={fmt(d.width)} height="34" aria-hidden="true">
                 { for d.lanes.iter().map(|l| {
                     let spec = data.run.nodes().get(l.node as usize);
@@ -441,12 +466,11 @@ pub fn Diagram(props: &DiagramProps) -> Html {
     };
 
     html! {
-        // The inline cap keeps the diagram a scroll window (and the DOM bounded) even on a
-        // page without our stylesheet.
-        <div class="diagram-scroll" ref={scroller} {onscroll} tabindex="-1" style="max-height:85vh;overflow:auto">
+        <div class="diagram-scroll" ref={scroller} {onscroll} tabindex="-1">
             { header }
             <svg class="diagram" width={fmt(d.width)} height={fmt(d.height)}
-                role="img" aria-label={format!("Space-time diagram: {} nodes, {} events; cursor at {} (t={})", n_nodes, data.events().len(), cursor_label, time)}>
+                role="group" aria-roledescription="space-time diagram" aria-describedby={props.described_by.clone()}
+                aria-label={format!("Space-time diagram: {} nodes, {} events; cursor at {} (t={}). Each message is a button; the event log describes the run.", n_nodes, data.events().len(), cursor_label, time)}>
                 <defs>
                     <marker id="cs-head" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
                         <path d="M0 0 L10 5 L0 10 z" class="head" />

@@ -32,6 +32,9 @@ pub fn Narration(props: &NarrationProps) -> Html {
 
 #[derive(Properties, PartialEq)]
 pub struct EventLogProps {
+    /// The diagram names this list as its text alternative (`aria-describedby`).
+    #[prop_or_default]
+    pub id: Option<AttrValue>,
     pub data: Rc<RunData>,
     pub cursor: Option<EventId>,
     pub on_action: Callback<Action>,
@@ -49,7 +52,7 @@ pub fn EventLog(props: &EventLogProps) -> Html {
     let to = (at + LOG_AFTER + 1).min(events.len());
     let nodes = props.data.run.nodes();
     html! {
-        <section class="panel event-log" aria-label="Event log">
+        <section class="panel event-log" aria-label="Event log" id={props.id.clone()}>
             <h2>{"Event log"}<span class="muted">{ format!(" {} events", events.len()) }</span></h2>
             <ol class="log-list" start={from.to_string()}>
                 { for events.get(from..to).unwrap_or(&[]).iter().map(|e| {

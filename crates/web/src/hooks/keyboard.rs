@@ -1,3 +1,7 @@
+//! Keyboard shortcuts. The full app listens on the whole page; an embedded widget listens
+//! only on its own root, so with several widgets on a page a key acts on the one that has
+//! the focus (a click anywhere in a widget focuses something inside it).
+
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::KeyboardEvent;
@@ -39,10 +43,11 @@ impl Shortcut {
     }
 }
 
-/// Listens for shortcuts on the document while the component is mounted. Keys typed into
-/// a text field, a select or a slider are theirs; Space on a button presses the button.
+/// Listens for shortcuts while the component is mounted: on `scope`'s element when given
+/// (an embedded widget), else on the document. Keys typed into a text field, a select or
+/// a slider are theirs; Space on a button presses the button.
 #[hook]
-pub fn use_keyboard(on_key: Callback<Shortcut>) {
+pub fn use_keyboard(scope: Option<NodeRef>, on_key: Callback<Shortcut>) {
     use_effect_with((), move |_| {
         let listener = Closure::<dyn Fn(KeyboardEvent)>::new(move |e: KeyboardEvent| {
             let tag = e
@@ -66,14 +71,17 @@ pub fn use_keyboard(on_key: Callback<Shortcut>) {
                 on_key.emit(s);
             }
         });
-        let document = web_sys::window().and_then(|w| w.document());
-        if let Some(d) = &document {
+        let target: Option<web_sys::EventTarget> = match scope {
+            Some(node) => node.cast::<web_sys::Element>().map(Into::into),
+            None => web_sys::window().and_then(|w| w.document()).map(Into::into),
+        };
+        if let Some(t) = &target {
             let _ =
-                d.add_event_listener_with_callback("keydown", listener.as_ref().unchecked_ref());
+                t.add_event_listener_with_callback("keydown", listener.as_ref().unchecked_ref());
         }
         move || {
-            if let Some(d) = &document {
-                let _ = d.remove_event_listener_with_callback(
+            if let Some(t) = &target {
+                let _ = t.remove_event_listener_with_callback(
                     "keydown",
                     listener.as_ref().unchecked_ref(),
                 );
