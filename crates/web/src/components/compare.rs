@@ -203,6 +203,10 @@ fn side_view(i: usize, side: &Side, props: &CompareProps) -> Html {
             let views = data.run.views_at(cursor);
             let now = cursor.and_then(|c| data.events().get(c as usize));
             let narration = match now {
+                // The clock has run past this run's end (the other one goes on).
+                Some(e) if cursor == data.last() && props.time.is_some_and(|t| t > e.time) => {
+                    format!("t={} · {} — this run's last event", e.time, e.narration)
+                }
                 Some(e) => format!("t={} · {}", e.time, e.narration),
                 None => "before the first event".to_string(),
             };
