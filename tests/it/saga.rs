@@ -32,7 +32,7 @@ pub fn card_text(v: &NodeView, label: &str) -> Option<String> {
     if let Some(key) = label.strip_prefix("dedup ") {
         let t = v.table("dedup table")?;
         let mut text = t.cell(key, "result")?.to_string();
-        match t.cell(key, "repeats answered")? {
+        match t.cell(key, "repeats")? {
             "" => {}
             "1" => text.push_str(" · 1 repeat answered from the table"),
             n => text.push_str(&format!(" · {n} repeats answered from the table")),

@@ -1451,7 +1451,9 @@ impl Protocol for PaxosCommit {
                     })
                     .collect();
                 v.fields.push(("chosen (as it knows)".into(), chosen.join(", ")));
-                v.tables.push(votes_table(&c.tally, lay));
+                if !c.tally.votes.is_empty() {
+                    v.tables.push(votes_table(&c.tally, lay));
+                }
             }
             if let Some(o) = c.known {
                 v.fields.push(("outcome".into(), o.to_string()));

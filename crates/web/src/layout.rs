@@ -331,6 +331,38 @@ pub fn lane_width(n_nodes: usize, width: f64) -> (f64, f64) {
     (lane, (GUTTER + lane * n + 8.0).max(width))
 }
 
+/// A lane header's role ("resource manager", "leader · acceptor a0") in at most two lines
+/// that fit a lane `lane` pixels wide (10.5px text), wrapped between words; what still does
+/// not fit ends in "…" (the node's card has the whole role).
+pub fn role_lines(role: &str, lane: f64) -> Vec<String> {
+    let max = ((lane - 2.0) / 5.6).floor().max(3.0) as usize;
+    let mut lines: Vec<String> = Vec::new();
+    for word in role.split_whitespace() {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 1 + word.chars().count() <= max => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    if lines.len() > 2 {
+        let rest = lines.split_off(1).join(" ");
+        lines.push(rest);
+    }
+    lines.into_iter().map(|l| truncate_chars(&l, max)).collect()
+}
+
+fn truncate_chars(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        let mut s: String = text.chars().take(max.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    }
+}
+
 pub fn lane_x(node: u32, lane: f64) -> f64 {
     GUTTER + lane * (node as f64 + 0.5)
 }
@@ -626,6 +658,19 @@ mod tests {
                 assert!(w[1] - w[0] >= SMALL_ROW, "rows overlap");
             }
         }
+    }
+
+    #[test]
+    fn roles_wrap_into_two_lines_that_fit_the_lane() {
+        assert_eq!(role_lines("participant", 200.0), ["participant"]);
+        assert_eq!(role_lines("resource manager", 200.0), ["resource manager"]);
+        assert_eq!(role_lines("resource manager", MIN_LANE), ["resource", "manager"]);
+        assert_eq!(role_lines("leader · acceptor a0", MIN_LANE), ["leader ·", "acceptor a0"]);
+        let tight = role_lines("resource manager · leader · acceptor a0", MIN_LANE);
+        assert_eq!(tight.len(), 2);
+        assert!(tight.iter().all(|l| l.chars().count() <= 11), "{tight:?}");
+        assert!(tight[1].ends_with('…'));
+        assert!(role_lines("", MIN_LANE).is_empty());
     }
 
     #[test]

@@ -225,7 +225,7 @@ async fn one_cursor_in_virtual_time_moves_both_diagrams() {
     let end_t = end.trim_start_matches("t=").split('/').next().unwrap().to_string();
     assert_eq!(at_end, [format!("▶ t={end_t}"), format!("▶ t={end_t}")]);
     // Back to the start, then one moment at a time: both cursors always show the clock's t.
-    app.click_button("⏮").await;
+    app.click(".compare-start").await;
     assert!(app.text(".compare-clock").starts_with("start"));
     let mut seen = Vec::new();
     for _ in 0..6 {
@@ -243,6 +243,15 @@ async fn one_cursor_in_virtual_time_moves_both_diagrams() {
         assert_eq!(ys[0], ys[1], "t={t}");
     }
     assert!(seen.windows(2).all(|w| w[0] < w[1]), "each step is a later moment: {seen:?}");
+    // Scrolling one diagram scrolls the other to the same moment (the rows are aligned).
+    let scrollers = app.all(".compare-side .diagram-scroll");
+    assert_eq!(scrollers.len(), 2);
+    scrollers[1].set_scroll_top(0);
+    scrollers[0].set_scroll_top(150);
+    assert_eq!(scrollers[0].scroll_top(), 150, "the diagram is taller than its window");
+    scrollers[0].dispatch_event(&web_sys::Event::new("scroll").unwrap()).unwrap();
+    yew::scheduler::flush().await;
+    assert_eq!(scrollers[1].scroll_top(), 150);
     // The keyboard drives the same clock.
     let before = app.cursors();
     let init = web_sys::KeyboardEventInit::new();

@@ -786,9 +786,9 @@ impl Books {
     }
 
     /// The dedup table as the card shows it: one row per key with the cached result and
-    /// how many repeats were answered from it since the last restart (`hits`).
+    /// how many repeats were answered from it since the last restart (`hits`; empty: none).
     pub fn dedup_table(&self, hits: &BTreeMap<Key, u32>) -> Table {
-        let mut t = Table::new(DEDUP_TABLE, &["key", "result", "repeats answered"]);
+        let mut t = Table::new(DEDUP_TABLE, &["key", "result", "repeats"]);
         for (k, e) in &self.table {
             let repeats = hits.get(k).filter(|n| **n > 0).map_or(String::new(), |n| n.to_string());
             t.push(vec![k.to_string(), e.describe(), repeats]);

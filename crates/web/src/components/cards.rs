@@ -158,7 +158,7 @@ pub fn NodeCards(props: &CardsProps) -> Html {
                     .into_iter().collect();
                 let selected = props.selected == Selection::Node(node);
                 html! {
-                    <article key={v.name.clone()} class={classes!("card", (!v.up).then_some("card-down"), v.blocked.is_some().then_some("card-blocked"), selected.then_some("card-selected"))}
+                    <article key={v.name.clone()} class={classes!("card", (!v.tables.is_empty()).then_some("card-wide"), (!v.up).then_some("card-down"), v.blocked.is_some().then_some("card-blocked"), selected.then_some("card-selected"))}
                         aria-label={format!("{} ({})", v.name, v.role)} data-node={v.name.clone()}>
                         <header>
                             <button class="plain card-title" {onclick} aria-label={format!("Inspect {}", v.name)}>

@@ -4,6 +4,7 @@
 //! comes from `crate::compare::CompareData`; nothing here is specific to a protocol.
 
 use super::cards::phase_chip;
+use super::controls::icon;
 use super::diagram::Diagram;
 use crate::compare::{CompareData, Settings, Side, MAX_PARTICIPANTS};
 use crate::state::{Action, Selection, SPEEDS};
@@ -136,13 +137,18 @@ fn transport(props: &CompareProps) -> Html {
     html! {
         <div class="playback compare-playback" role="group" aria-label="One clock for both runs">
             <div class="transport">
-                <button onclick={a(Action::ToStart)} disabled={at_start} aria-label="Both runs to the start (Home)">{"⏮"}</button>
-                <button class="compare-back" onclick={a(Action::Step(-1))} disabled={at_start} aria-label="Both runs one moment back (←)">{"◀"}</button>
-                <button class="play" onclick={a(Action::TogglePlay)} aria-pressed={props.playing.to_string()}>
-                    { if props.playing { "❚❚ Pause" } else { "▶ Play" } }
+                <button class="compare-start" onclick={a(Action::ToStart)} disabled={at_start} aria-label="Both runs to the start (Home)" title="Start (Home)">{ icon("M2 2h2.5v12H2zM14 2L5.5 8l8.5 6z") }</button>
+                <button class="compare-back" onclick={a(Action::Step(-1))} disabled={at_start} aria-label="Both runs one moment back (←)" title="One moment back (←)">{ icon("M11 2L4 8l7 6z") }</button>
+                <button class="play" onclick={a(Action::TogglePlay)} aria-pressed={props.playing.to_string()}
+                    aria-label={if props.playing { "Pause (Space)" } else { "Play (Space)" }}>
+                    if props.playing {
+                        { icon("M4 2h3v12H4zM9 2h3v12H9z") }{" Pause"}
+                    } else {
+                        { icon("M4 2l10 6l-10 6z") }{" Play"}
+                    }
                 </button>
-                <button class="compare-forward" onclick={a(Action::Step(1))} disabled={at_end} aria-label="Both runs one moment on (→)">{"▶"}</button>
-                <button onclick={a(Action::ToEnd)} disabled={at_end} aria-label="Both runs to the end (End)">{"⏭"}</button>
+                <button class="compare-forward" onclick={a(Action::Step(1))} disabled={at_end} aria-label="Both runs one moment on (→)" title="One moment on (→)">{ icon("M5 2l7 6l-7 6z") }</button>
+                <button class="compare-end" onclick={a(Action::ToEnd)} disabled={at_end} aria-label="Both runs to the end (End)" title="End (End)">{ icon("M11.5 2H14v12h-2.5zM2 2l8.5 6L2 14z") }</button>
                 <label class="speed">
                     <span class="sr-only">{"Speed"}</span>
                     <select onchange={on_speed} aria-label="Playback speed">
@@ -175,8 +181,12 @@ fn side_view(i: usize, side: &Side, props: &CompareProps) -> Html {
         let (icon, text, class) = verdict_text(v);
         html! { <p class={classes!("side-verdict", class)}><span aria-hidden="true">{ format!("{icon} ") }</span>{"By the end: "}{ text }</p> }
     });
-    let body = match &side.data {
-        None => html! {},
+    let (narration, diagram, nodes) = match &side.data {
+        None => (
+            html! { <p class="side-narration side-empty"></p> },
+            html! { <div class="side-diagram"></div> },
+            html! { <ul class="side-nodes"></ul> },
+        ),
         Some(data) => {
             // A click on an event moves the one clock to its time; selections stay single-run.
             let events = data.clone();
@@ -193,13 +203,22 @@ fn side_view(i: usize, side: &Side, props: &CompareProps) -> Html {
             let views = data.run.views_at(cursor);
             let now = cursor.and_then(|c| data.events().get(c as usize));
             let narration = match now {
+                // The clock has run past this run's end (the other one goes on).
+                Some(e) if cursor == data.last() && props.time.is_some_and(|t| t > e.time) => {
+                    format!("t={} · {} — this run's last event", e.time, e.narration)
+                }
                 Some(e) => format!("t={} · {}", e.time, e.narration),
                 None => "before the first event".to_string(),
             };
-            html! {
-                <>
-                    <p class="side-narration" aria-live="polite">{ narration }</p>
-                    <Diagram data={data.clone()} {cursor} clock={Some(props.time)} selected={Selection::None} on_action={on_diagram} />
+            (
+                html! { <p class="side-narration" aria-live="polite">{ narration }</p> },
+                html! {
+                    <div class="side-diagram">
+                        <Diagram data={data.clone()} {cursor} clock={Some(props.time)} sync_scroll={Some(AttrValue::from("compare"))}
+                            selected={Selection::None} on_action={on_diagram} />
+                    </div>
+                },
+                html! {
                     <ul class="side-nodes" aria-label={format!("{label}: every node at the cursor")}>
                         { for views.iter().map(|v| html! {
                             <li data-node={v.name.clone()}>
@@ -208,16 +227,20 @@ fn side_view(i: usize, side: &Side, props: &CompareProps) -> Html {
                             </li>
                         }) }
                     </ul>
-                </>
-            }
+                },
+            )
         }
     };
     html! {
         <section class="compare-side panel" data-side={i.to_string()} data-protocol={label} aria-label={label}>
             <h2>{ label }</h2>
-            { plan.unwrap_or_default() }
-            { verdict.unwrap_or_default() }
-            { body }
+            <div class="side-about">
+                { plan.unwrap_or_default() }
+                { verdict.unwrap_or_default() }
+            </div>
+            { narration }
+            { diagram }
+            { nodes }
         </section>
     }
 }

@@ -170,7 +170,7 @@ pub fn Toolbar(props: &ToolbarProps) -> Html {
 }
 
 /// A 16px icon from one path (fonts on course pages may lack the media glyphs).
-fn icon(d: &'static str) -> Html {
+pub fn icon(d: &'static str) -> Html {
     html! {
         <svg class="icon" width="14" height="14" viewBox="0 0 16 16" aria-hidden="true">
             <path d={d} />

@@ -6,6 +6,7 @@ use crate::layout::{
 use crate::state::{Action, RunData, Selection};
 use commitscope_engine::{EventId, Time};
 use std::rc::Rc;
+use wasm_bindgen::JsCast;
 use web_sys::Element;
 use yew::prelude::*;
 
@@ -25,6 +26,10 @@ pub struct DiagramProps {
     /// label stand at this virtual time (after all its events), not at the cursor's event.
     #[prop_or_default]
     pub clock: Option<Option<Time>>,
+    /// Diagrams laid out against one clock scroll together: scrolling one scrolls every
+    /// diagram of the same group to the same height (the same moment).
+    #[prop_or_default]
+    pub sync_scroll: Option<AttrValue>,
 }
 
 fn text(l: &Label, class: &'static str) -> Html {
@@ -250,6 +255,22 @@ fn mark_class(kind: MarkKind) -> &'static str {
     }
 }
 
+/// Scrolls the other diagrams of `group` to `el`'s height (setting an equal value fires no
+/// further scroll event, so the group settles at once).
+fn sync_scroll(el: &Element, group: &str) {
+    let Some(doc) = el.owner_document() else { return };
+    let Ok(list) = doc.query_selector_all(&format!(".diagram-scroll[data-sync='{group}']")) else {
+        return;
+    };
+    for i in 0..list.length() {
+        if let Some(other) = list.item(i).and_then(|n| n.dyn_into::<Element>().ok()) {
+            if &other != el && other.scroll_top() != el.scroll_top() {
+                other.set_scroll_top(el.scroll_top());
+            }
+        }
+    }
+}
+
 /// One class per word of a node's role (`r-acceptor`, `r-resource`, `r-manager`): the
 /// stylesheet can tell kinds of lanes apart (acceptors from resource managers) from what
 /// the protocol says, without the diagram knowing any protocol.
@@ -407,9 +428,13 @@ pub fn Diagram(props: &DiagramProps) -> Html {
     let onscroll = {
         let view = view.clone();
         let scroller = scroller.clone();
+        let group = props.sync_scroll.clone();
         Callback::from(move |_: Event| {
             if let Some(el) = scroller.cast::<Element>() {
                 view.set((f64::from(el.scroll_top()), f64::from(el.client_height()).max(1.0)));
+                if let Some(g) = &group {
+                    sync_scroll(&el, g);
+                }
             }
         })
     };
@@ -441,10 +466,20 @@ pub fn Diagram(props: &DiagramProps) -> Html {
         None => "start".into(),
     };
 
+    let (lane_w, _) = layout::lane_width(n_nodes, width);
+    let roles: Vec<Vec<String>> = d
+        .lanes
+        .iter()
+        .map(|l| {
+            let role = data.run.nodes().get(l.node as usize).map_or("", |s| s.role.as_str());
+            layout::role_lines(role, lane_w)
+        })
+        .collect();
+    let head_h = if roles.iter().any(|r| r.len() > 1) { 46 } else { 34 };
     let header = html! {
         <div class="lane-head">
-            <svg width={fmt(d.width)} height="34" aria-hidden="true">
-                { for d.lanes.iter().map(|l| {
+            <svg width={fmt(d.width)} height={head_h.to_string()} aria-hidden="true">
+                { for d.lanes.iter().zip(&roles).map(|(l, role)| {
                     let spec = data.run.nodes().get(l.node as usize);
                     let node = l.node;
                     let cb = props.on_action.clone();
@@ -455,9 +490,10 @@ pub fn Diagram(props: &DiagramProps) -> Html {
                             <text x={fmt(l.x)} y="15" text-anchor="middle" class="lane-title">
                                 { spec.map(|s| s.name.clone()).unwrap_or_default() }
                             </text>
-                            <text x={fmt(l.x)} y="28" text-anchor="middle" class="lane-role">
-                                { spec.map(|s| s.role.clone()).unwrap_or_default() }
-                            </text>
+                            { for role.iter().enumerate().map(|(i, line)| html! {
+                                <text x={fmt(l.x)} y={(28 + 12 * i).to_string()} text-anchor="middle" class="lane-role">{ line.clone() }</text>
+                            }) }
+                            <title>{ spec.map(|s| format!("{} ({})", s.name, s.role)).unwrap_or_default() }</title>
                         </g>
                     }
                 }) }
@@ -466,7 +502,8 @@ pub fn Diagram(props: &DiagramProps) -> Html {
     };
 
     html! {
-        <div class="diagram-scroll" ref={scroller} {onscroll} tabindex="-1">
+        <div class="diagram-scroll" ref={scroller} {onscroll} tabindex="-1"
+            data-sync={props.sync_scroll.clone()}>
             { header }
             <svg class="diagram" width={fmt(d.width)} height={fmt(d.height)}
                 role="group" aria-roledescription="space-time diagram" aria-describedby={props.described_by.clone()}
