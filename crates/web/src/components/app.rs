@@ -8,7 +8,7 @@ use super::inspector::Inspector;
 use super::narration::{EventLog, Narration};
 use super::overlays::{Help, Import};
 use super::properties::Properties;
-use crate::hooks::{use_keyboard, use_playback, Shortcut};
+use crate::hooks::{use_hash_change, use_keyboard, use_playback, Shortcut};
 use crate::state::{Action, AppState, Jump};
 use yew::prelude::*;
 
@@ -60,6 +60,7 @@ pub fn App(props: &AppProps) -> Html {
     };
     let dispatch: Callback<Action> = (*dispatch).clone();
     use_playback(state.playing, state.speed, dispatch.clone());
+    use_hash_change(use_address, dispatch.reform(Action::OpenLink));
     {
         let dispatch = dispatch.clone();
         use_keyboard(Callback::from(move |s: Shortcut| {
