@@ -27,13 +27,35 @@ fn scenario(params: &str, faults: &str) -> String {
     )
 }
 
-/// The value of `label` on `node`'s card at the end.
+/// The value of `label` on `node`'s card at the end: a field, or an acceptor's instance
+/// as `instances` reads it ("a1 · rm2").
 fn field(run: &dyn commitscope_engine::erased::AnyRun, node: &str, label: &str) -> String {
     final_views(run)
         .into_iter()
         .find(|v| v.name == node)
-        .and_then(|v| v.fields.into_iter().find(|(l, _)| l == label).map(|(_, f)| f))
+        .and_then(|v| {
+            let instance = instances(&v).into_iter().find(|(l, _)| l == label);
+            v.fields.into_iter().find(|(l, _)| l == label).or(instance).map(|(_, f)| f)
+        })
         .unwrap_or_else(|| panic!("{node} has no field {label}\n{}", trace(run)))
+}
+
+/// An acceptor's table of instances, one ("a1 · rm2", "promised b0 · accepted b0
+/// Prepared") per row.
+fn instances(v: &commitscope_engine::NodeView) -> Vec<(String, String)> {
+    let Some(t) = v.tables.iter().find(|t| t.title.starts_with("instances at acceptor ")) else {
+        return Vec::new();
+    };
+    let a = t.title.trim_start_matches("instances at acceptor ");
+    assert_eq!(t.columns, ["instance", "promised", "accepted ballot", "accepted value"]);
+    t.rows
+        .iter()
+        .map(|r| {
+            let accepted =
+                if r[2] == "—" { "—".to_string() } else { format!("{} {}", r[2], r[3]) };
+            (format!("{a} · {}", r[0]), format!("promised {} · accepted {accepted}", r[1]))
+        })
+        .collect()
 }
 
 // ---- paths ----
@@ -76,6 +98,20 @@ fn fault_free_every_instance_chooses_prepared_and_everyone_commits() {
     );
     assert_eq!(field(&*run, "tm", "outcome"), "COMMIT");
     assert_eq!(field(&*run, "rm1", "resource manager"), "COMMIT");
+    // The leader's card: instance × acceptor, each acceptor's vote, and what was chosen.
+    let tm = final_views(&*run).into_iter().find(|v| v.name == "tm").expect("tm");
+    let votes = tm.table("phase 2b votes received").expect("the leader's table of votes");
+    assert_eq!(votes.columns, ["instance", "a0", "a1", "a2", "chosen"]);
+    for rm in ["rm1", "rm2", "rm3"] {
+        assert_eq!(
+            votes.rows.iter().find(|r| r[0] == rm).expect(rm)[1..],
+            ["b0 Prepared", "b0 Prepared", "b0 Prepared", "Prepared"]
+        );
+    }
+    assert!(final_views(&*run)
+        .iter()
+        .filter(|v| v.name.starts_with("rm"))
+        .all(|v| v.tables.is_empty()));
 }
 
 const FAULT_FREE: &str = "
@@ -306,7 +342,7 @@ fn a_recovered_acceptor_keeps_its_promise_and_its_accepted_values() {
     let recover = first(&*run, &Sel::kind("recover").at("a1")).id;
     let rows = |at: u32| {
         let v = run.views_at(Some(at)).into_iter().find(|v| v.name == "a1").expect("a1");
-        v.fields.into_iter().filter(|(l, _)| l.starts_with("a1")).collect::<Vec<_>>()
+        instances(&v)
     };
     let before = rows(crash - 1);
     assert_eq!(before, rows(recover));
@@ -931,7 +967,7 @@ fn a_recovered_acceptor_still_refuses_ballots_below_its_promise() {
     let recover = first(&*run, &Sel::kind("recover").at("a2")).id;
     let rows = |at: u32| {
         let v = run.views_at(Some(at)).into_iter().find(|v| v.name == "a2").expect("a2");
-        v.fields.into_iter().filter(|(l, _)| l.starts_with("a2")).collect::<Vec<_>>()
+        instances(&v)
     };
     assert_eq!(rows(crash - 1), rows(recover));
     assert_eq!(

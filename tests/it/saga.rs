@@ -7,7 +7,7 @@ use commitscope_engine::erased::AnyRun;
 use commitscope_engine::rng::Rng;
 use commitscope_engine::scenario::{FaultSpec, MsgSpec, RequestSpec};
 use commitscope_engine::sweep::{random_scenario, SweepConfig};
-use commitscope_engine::{PropertyKind, Protocol, RunEnd, Scenario, Simulator};
+use commitscope_engine::{NodeView, PropertyKind, Protocol, RunEnd, Scenario, Simulator};
 use commitscope_protocols::Saga;
 use commitscope_tests::{
     count, decisions, final_views, logs, run_json, run_preset, scenario_error, select, trace,
@@ -15,14 +15,42 @@ use commitscope_tests::{
 };
 use std::collections::BTreeMap;
 
-/// A card field of `node` at the end of the run ("stock", "balances", "dedup s1/charge").
+/// A card field of `node` at the end of the run ("stock", "balances"), a row of its dedup
+/// table ("dedup s1/charge") or its compensation stack ("compensation stack s1"), as text.
 pub fn field(run: &dyn AnyRun, node: &str, label: &str) -> String {
     let v = final_views(run).into_iter().find(|v| v.name == node).expect("a node");
-    v.fields
-        .iter()
-        .find(|(l, _)| l == label)
-        .map(|(_, x)| x.clone())
-        .unwrap_or_else(|| panic!("{node} has no field {label}: {:?}", v.fields))
+    card_text(&v, label).unwrap_or_else(|| panic!("{node} has no field {label}: {v:?}"))
+}
+
+/// `label` on a card: a field; `dedup <key>`: that row of the dedup table ("charged 100 to
+/// alice · 2 repeats answered from the table"); `compensation stack <saga>`: the stack
+/// ("top → refund, release · unwound: cancel_shipment").
+pub fn card_text(v: &NodeView, label: &str) -> Option<String> {
+    if let Some((_, x)) = v.fields.iter().find(|(l, _)| l == label) {
+        return Some(x.clone());
+    }
+    if let Some(key) = label.strip_prefix("dedup ") {
+        let t = v.table("dedup table")?;
+        let mut text = t.cell(key, "result")?.to_string();
+        match t.cell(key, "repeats answered")? {
+            "" => {}
+            "1" => text.push_str(" · 1 repeat answered from the table"),
+            n => text.push_str(&format!(" · {n} repeats answered from the table")),
+        }
+        return Some(text);
+    }
+    let t = v.table(label).filter(|_| label.starts_with("compensation stack "))?;
+    let (done, stack): (Vec<&Vec<String>>, Vec<&Vec<String>>) =
+        t.rows.iter().partition(|r| r[2] == "undone");
+    let names = |rows: &[&Vec<String>]| rows.iter().map(|r| r[0].clone()).collect::<Vec<_>>();
+    let mut text = match names(&stack).join(", ") {
+        top if top.is_empty() => "top → empty".to_string(),
+        top => format!("top → {top}"),
+    };
+    if !done.is_empty() {
+        text.push_str(&format!(" · unwound: {}", names(&done).join(", ")));
+    }
+    Some(text)
 }
 
 /// The services' local data at the end: stock, balances, collected, shipments.
@@ -153,8 +181,10 @@ fn the_compensation_stack_is_shown_while_it_unwinds() {
     let failed = select(&*run, &Sel::kind("persist").of("step_failed").at("orch"))[0].id;
     let views = run.views_at(Some(failed + 1));
     let orch = &views[0];
-    let stack = orch.fields.iter().find(|(l, _)| l == "compensation stack s1").unwrap();
-    assert_eq!(stack.1, "top → refund, release");
+    assert_eq!(card_text(orch, "compensation stack s1").unwrap(), "top → refund, release");
+    let stack = orch.table("compensation stack s1").unwrap();
+    assert_eq!(stack.cell("refund", "state"), Some("undoing (top)"));
+    assert_eq!(stack.cell("release", "state"), Some("waiting"));
     assert_eq!(orch.phase, "compensating");
 }
 

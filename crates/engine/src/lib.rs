@@ -20,7 +20,7 @@ pub mod trace;
 pub use ids::{EventId, MsgId, NodeId, Time};
 pub use protocol::{
     Blocked, Ctx, Effect, Findings, Input, Kind, NodeSpec, NodeView, ParamError, PropertyKind,
-    PropertySpec, Protocol,
+    PropertySpec, Protocol, Table,
 };
 pub use rng::{Ratio, Rng};
 pub use scenario::{Scenario, ScenarioError};

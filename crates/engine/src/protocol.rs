@@ -207,4 +207,49 @@ pub struct NodeView {
     pub timers: Vec<String>,
     /// Filled in by the engine from its progress monitor: "blocked since t=…: why".
     pub blocked: Option<String>,
+    /// What the node keeps entry by entry, as tables the UI draws as they are (a Paxos
+    /// acceptor's instances, a service's dedup table, a saga's compensation stack).
+    pub tables: Vec<Table>,
+}
+
+/// A named table on a node's card: a title, column headings and rows of plain text.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Table {
+    /// What the table lists: "instances", "dedup table".
+    pub title: String,
+    pub columns: Vec<String>,
+    /// One row per entry, as many cells as there are columns; the first cell names the
+    /// entry (its key).
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn new(title: impl Into<String>, columns: &[&str]) -> Table {
+        Table {
+            title: title.into(),
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Appends a row (missing cells are left empty, extra cells dropped).
+    pub fn push(&mut self, cells: Vec<String>) {
+        let mut cells = cells;
+        cells.resize(self.columns.len(), String::new());
+        self.rows.push(cells);
+    }
+
+    /// The cell in `column` of the row whose first cell is `key`.
+    pub fn cell(&self, key: &str, column: &str) -> Option<&str> {
+        let c = self.columns.iter().position(|h| h == column)?;
+        let row = self.rows.iter().find(|r| r.first().is_some_and(|k| k == key))?;
+        row.get(c).map(String::as_str)
+    }
+}
+
+impl NodeView {
+    /// The table titled `title`, if the view has one.
+    pub fn table(&self, title: &str) -> Option<&Table> {
+        self.tables.iter().find(|t| t.title == title)
+    }
 }

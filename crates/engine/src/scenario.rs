@@ -302,18 +302,7 @@ pub fn resolve<P: Protocol>(s: &Scenario) -> Result<Resolved<P>, ScenarioError> 
         .map_err(|e| ScenarioError::new(format!("params.{}", e.field), e.problem))?;
     let nodes = P::nodes(&params);
     let names = Names(&nodes);
-    let n = &s.network;
-    if n.latency_ticks_min == 0 || n.latency_ticks_max < n.latency_ticks_min {
-        return Err(ScenarioError::new(
-            "network.latency_ticks_min",
-            "latency must be at least 1 tick and min ≤ max",
-        ));
-    }
-    for (field, r) in [("network.loss", n.loss), ("network.duplicate", n.duplicate)] {
-        if !r.is_valid() {
-            return Err(ScenarioError::new(field, "a ratio needs den > 0 and num ≤ den"));
-        }
-    }
+    check_network(&s.network)?;
     let requests = s
         .requests
         .iter()
@@ -332,15 +321,59 @@ pub fn resolve<P: Protocol>(s: &Scenario) -> Result<Resolved<P>, ScenarioError> 
             Ok((r.at, node, request))
         })
         .collect::<Result<Vec<_>, ScenarioError>>()?;
+    let kinds = KindLists { msgs: P::MSG_KINDS, records: P::RECORD_KINDS, phases: P::PHASES };
+    let (faults, msg_rules) = resolve_plan(&s.faults, &names, &kinds)?;
+    Ok(Resolved {
+        params,
+        nodes,
+        seed: s.seed,
+        network: s.network.clone(),
+        limits: s.limits.clone(),
+        requests,
+        faults,
+        msg_rules,
+    })
+}
+
+/// The kinds a protocol names, for checking a fault plan (kept out of the generic
+/// `resolve` so that one copy of the fault-plan code serves every protocol).
+struct KindLists {
+    msgs: &'static [&'static str],
+    records: &'static [&'static str],
+    phases: &'static [&'static str],
+}
+
+fn check_network(n: &NetworkSpec) -> Result<(), ScenarioError> {
+    if n.latency_ticks_min == 0 || n.latency_ticks_max < n.latency_ticks_min {
+        return Err(ScenarioError::new(
+            "network.latency_ticks_min",
+            "latency must be at least 1 tick and min ≤ max",
+        ));
+    }
+    for (field, r) in [("network.loss", n.loss), ("network.duplicate", n.duplicate)] {
+        if !r.is_valid() {
+            return Err(ScenarioError::new(field, "a ratio needs den > 0 and num ≤ den"));
+        }
+    }
+    Ok(())
+}
+
+type Plan = (Vec<(When, NodeFault)>, Vec<MsgRule>);
+
+fn resolve_plan(
+    plan: &[FaultSpec],
+    names: &Names<'_>,
+    kinds: &KindLists,
+) -> Result<Plan, ScenarioError> {
     let mut faults = Vec::new();
     let mut msg_rules = Vec::new();
-    for (i, f) in s.faults.iter().enumerate() {
+    for (i, f) in plan.iter().enumerate() {
         let at = |field: &str| format!("faults[{i}].{field}");
-        match resolve_fault::<P>(f, &names, &at)? {
+        match resolve_fault(f, names, kinds, &at)? {
             Resolution::Node(fault) => {
                 let when = match (&f.at, &f.after) {
                     (Some(t), None) => When::At(*t),
-                    (None, Some(t)) => When::After(resolve_trigger::<P>(t, &names, &at)?),
+                    (None, Some(t)) => When::After(resolve_trigger(t, names, kinds, &at)?),
                     (None, None) => {
                         return Err(ScenarioError::new(
                             format!("faults[{i}]"),
@@ -367,16 +400,7 @@ pub fn resolve<P: Protocol>(s: &Scenario) -> Result<Resolved<P>, ScenarioError> 
             }
         }
     }
-    Ok(Resolved {
-        params,
-        nodes,
-        seed: s.seed,
-        network: s.network.clone(),
-        limits: s.limits.clone(),
-        requests,
-        faults,
-        msg_rules,
-    })
+    Ok((faults, msg_rules))
 }
 
 /// `prefix.inner`, where serde's path may be the root (".") or end in an unknown place
@@ -425,9 +449,10 @@ fn known_kind(
     })
 }
 
-fn resolve_fault<P: Protocol>(
+fn resolve_fault(
     f: &FaultSpec,
     names: &Names<'_>,
+    kinds: &KindLists,
     at: &dyn Fn(&str) -> String,
 ) -> Result<Resolution, ScenarioError> {
     let mut actions = Vec::new();
@@ -512,7 +537,7 @@ fn resolve_fault<P: Protocol>(
         let kind = m
             .kind
             .as_deref()
-            .map(|k| known_kind(&at(&format!("{field}.type")), "message type", k, P::MSG_KINDS))
+            .map(|k| known_kind(&at(&format!("{field}.type")), "message type", k, kinds.msgs))
             .transpose()?;
         let nth = m.nth.unwrap_or(1);
         if nth == 0 {
@@ -539,9 +564,10 @@ fn resolve_fault<P: Protocol>(
     }
 }
 
-fn resolve_trigger<P: Protocol>(
+fn resolve_trigger(
     t: &TriggerSpec,
     names: &Names<'_>,
+    kinds: &KindLists,
     at: &dyn Fn(&str) -> String,
 ) -> Result<Trigger, ScenarioError> {
     let count = t.count.unwrap_or(1);
@@ -573,17 +599,17 @@ fn resolve_trigger<P: Protocol>(
     Ok(if let Some(e) = t.event {
         Trigger::Event(e)
     } else if let Some(kind) = &t.sent {
-        let kind = known_kind(&at("after.sent"), "message type", kind, P::MSG_KINDS)?;
+        let kind = known_kind(&at("after.sent"), "message type", kind, kinds.msgs)?;
         Trigger::Sent { by: need("by", &t.by)?, kind, count }
     } else if let Some(kind) = &t.persisted {
-        let kind = known_kind(&at("after.persisted"), "log record", kind, P::RECORD_KINDS)?;
+        let kind = known_kind(&at("after.persisted"), "log record", kind, kinds.records)?;
         Trigger::Persisted { by: need("by", &t.by)?, kind, count }
     } else if let Some(kind) = &t.delivered {
-        let kind = known_kind(&at("after.delivered"), "message type", kind, P::MSG_KINDS)?;
+        let kind = known_kind(&at("after.delivered"), "message type", kind, kinds.msgs)?;
         Trigger::Delivered { to: need("to", &t.to)?, kind, count }
     } else {
         let phase = t.phase.as_deref().unwrap_or_default();
-        let phase = known_kind(&at("after.phase"), "phase", phase, P::PHASES)?;
+        let phase = known_kind(&at("after.phase"), "phase", phase, kinds.phases)?;
         Trigger::Phase { node: need("node", &t.node)?, phase }
     })
 }

@@ -2,6 +2,7 @@
 //! `commitscope_engine::Protocol`, and `registry`, which runs a scenario of any of them.
 
 pub mod common;
+pub mod compare;
 pub mod harness;
 pub mod paxos_commit;
 pub mod presets;
@@ -12,7 +13,7 @@ pub mod three_pc;
 pub mod two_pc;
 
 pub use paxos_commit::PaxosCommit;
-pub use registry::{run, ProtocolKind};
+pub use registry::{run, ProtocolKind, Switch};
 pub use saga::Saga;
 pub use tcc::Tcc;
 pub use three_pc::ThreePc;

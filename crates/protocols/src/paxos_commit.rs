@@ -48,12 +48,17 @@
 //!   its value and decision (undecided, it re-sends its 2a and asks), a leader the highest
 //!   ballot it proposed in: it re-sends that 2a, which acceptors that promised a higher
 //!   ballot refuse. Node 0 starts a new epoch so transaction ids stay unique.
+//!
+//! The view: an acceptor's card has the table `instances at acceptor ak` (one row per
+//! instance: promised ballot, accepted ballot and value); a leader's card has `phase 2b
+//! votes received` (instance × acceptor: each acceptor's highest-ballot vote, and the value
+//! chosen as far as those votes show).
 
 use crate::common::{Begin, Decisions, NodeSet, Outcome, TxnId};
 use commitscope_engine::protocol::ParamError;
 use commitscope_engine::{
     Blocked, Ctx, Event, EventKind, Findings, Input, Kind, NodeId, NodeSpec, NodeView,
-    PropertyKind, PropertySpec, Protocol, Time, World,
+    PropertyKind, PropertySpec, Protocol, Table, Time, World,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
@@ -513,6 +518,31 @@ impl Tally {
             None
         }
     }
+}
+
+/// The leader's view of the phase 2b votes: one row per instance (RM), one column per
+/// acceptor (its highest-ballot vote), and the value chosen as far as these votes show.
+fn votes_table(tally: &Tally, lay: Layout) -> Table {
+    let mut columns: Vec<String> = vec!["instance".into()];
+    columns.extend((0..lay.n_acceptors).map(|k| format!("a{k}")));
+    columns.push("chosen".into());
+    let mut t = Table { title: "phase 2b votes received".into(), columns, rows: Vec::new() };
+    for rm in 1..=lay.n_rms {
+        let mut row = vec![format!("rm{rm}")];
+        for k in 0..lay.n_acceptors {
+            let node = lay.acceptor_node(k);
+            let vote = tally
+                .votes
+                .range((rm, 0, Value::Prepared)..=(rm, u32::MAX, Value::Aborted))
+                .filter(|(_, who)| who.contains(node))
+                .map(|((_, b, val), _)| format!("b{b} {val}"))
+                .next_back();
+            row.push(vote.unwrap_or_else(|| "—".into()));
+        }
+        row.push(tally.chosen(rm, lay.quorum()).map_or("?".into(), |val| val.to_string()));
+        t.push(row);
+    }
+    t
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -1421,25 +1451,27 @@ impl Protocol for PaxosCommit {
                     })
                     .collect();
                 v.fields.push(("chosen (as it knows)".into(), chosen.join(", ")));
+                v.tables.push(votes_table(&c.tally, lay));
             }
             if let Some(o) = c.known {
                 v.fields.push(("outcome".into(), o.to_string()));
             }
         }
-        // Acceptor: one row per instance.
+        // Acceptor: one row per instance (the promise covers every instance).
         if let Some(k) = lay.acceptor_of(node) {
             let a = st.acc.get(&txn).cloned().unwrap_or_default();
-            v.fields.push((format!("acceptor a{k}"), format!("promised b{}", a.promised)));
+            let mut t = Table::new(
+                format!("instances at acceptor a{k}"),
+                &["instance", "promised", "accepted ballot", "accepted value"],
+            );
             for rm in 1..=lay.n_rms {
-                let accepted = match a.accepted.get(&rm) {
-                    Some((b, val)) => format!("accepted b{b} {val}"),
-                    None => "accepted —".to_string(),
+                let (ballot, value) = match a.accepted.get(&rm) {
+                    Some((b, val)) => (format!("b{b}"), val.to_string()),
+                    None => ("—".to_string(), "—".to_string()),
                 };
-                v.fields.push((
-                    format!("a{k} · rm{rm}"),
-                    format!("promised b{} · {accepted}", a.promised),
-                ));
+                t.push(vec![format!("rm{rm}"), format!("b{}", a.promised), ballot, value]);
             }
+            v.tables.push(t);
         }
         v
     }

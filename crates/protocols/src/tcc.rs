@@ -786,7 +786,8 @@ impl Protocol for Tcc {
                 Some(State::Svc { hits, hanging, .. }) => (hits, hanging.clone()),
                 _ => (&empty, BTreeSet::new()),
             };
-            v.fields = books.fields(step, hits);
+            v.fields = books.fields(step);
+            v.tables.push(books.dedup_table(hits));
             if !hanging.is_empty() {
                 let h: Vec<String> = hanging.iter().map(|k| k.to_string()).collect();
                 v.fields.push(("hanging tries refused".into(), h.join(", ")));

@@ -52,6 +52,9 @@ pub struct Rows {
     pub end_time: Time,
     /// The phase a node restarts in, for each recovery (recoveries announce no phase event).
     pub recovered: BTreeMap<EventId, String>,
+    /// Each distinct virtual time laid out (of every run laid out together) and the y where
+    /// its block of rows ends, in order.
+    pub moments: Vec<(Time, f64)>,
 }
 
 fn row_height(kind: &str) -> f64 {
@@ -68,24 +71,70 @@ fn gap(dt: Time) -> f64 {
 
 impl Rows {
     pub fn new(events: &[EventInfo]) -> Rows {
-        let mut y = Vec::with_capacity(events.len());
+        Rows::aligned(&[events]).pop().expect("one run in, one Rows out")
+    }
+
+    /// Rows for several runs drawn side by side against one clock: the events of each
+    /// distinct virtual time share one block of height in every run (the run with the most
+    /// events at that time sets its height) and end at its bottom, so the cursor line after
+    /// a moment is one line across the diagrams. With one run this is `Rows::new`.
+    pub fn aligned(runs: &[&[EventInfo]]) -> Vec<Rows> {
+        let mut times: Vec<Time> = runs.iter().flat_map(|r| r.iter().map(|e| e.time)).collect();
+        times.sort_unstable();
+        times.dedup();
+        let mut ys: Vec<Vec<f64>> = runs.iter().map(|r| Vec::with_capacity(r.len())).collect();
+        let mut next = vec![0usize; runs.len()];
+        let mut moments = Vec::with_capacity(times.len());
         let mut bottom = TOP_PAD;
-        let mut prev_time = events.first().map_or(0, |e| e.time);
-        let mut ends = vec![Vec::new(); events.len()];
-        for e in events {
-            bottom += gap(e.time.saturating_sub(prev_time));
-            prev_time = e.time;
-            let h = row_height(e.kind);
-            y.push(bottom + h / 2.0);
-            bottom += h;
-            if matches!(e.kind, "deliver" | "drop") {
-                if let Some(slot) = e.msg_id.and_then(|m| ends.get_mut(m as usize)) {
-                    slot.push(e.id);
+        let mut prev_time = times.first().copied().unwrap_or(0);
+        for t in times {
+            bottom += gap(t.saturating_sub(prev_time));
+            prev_time = t;
+            // Each run's events at `t`, and the height they need.
+            let spans: Vec<(usize, usize, f64)> = runs
+                .iter()
+                .enumerate()
+                .map(|(r, events)| {
+                    let from = next[r];
+                    let to = from + events[from..].partition_point(|e| e.time <= t);
+                    let h = events[from..to].iter().map(|e| row_height(e.kind)).sum();
+                    next[r] = to;
+                    (from, to, h)
+                })
+                .collect();
+            let block = spans.iter().map(|s| s.2).fold(0.0, f64::max);
+            // Bottom-aligned: every run's last event at `t` ends where the block ends, so
+            // the cursor line after `t` is one line across the diagrams.
+            for (r, (from, to, h)) in spans.into_iter().enumerate() {
+                let mut y = bottom + block - h;
+                for e in &runs[r][from..to] {
+                    let rh = row_height(e.kind);
+                    ys[r].push(y + rh / 2.0);
+                    y += rh;
                 }
             }
+            bottom += block;
+            moments.push((t, bottom));
         }
-        let end_time = events.last().map_or(0, |e| e.time);
-        Rows { y, height: bottom + ROW * 2.0, ends, end_time, recovered: BTreeMap::new() }
+        runs.iter()
+            .zip(ys)
+            .map(|(events, y)| {
+                let mut ends = vec![Vec::new(); events.len()];
+                for e in events.iter().filter(|e| matches!(e.kind, "deliver" | "drop")) {
+                    if let Some(slot) = e.msg_id.and_then(|m| ends.get_mut(m as usize)) {
+                        slot.push(e.id);
+                    }
+                }
+                Rows {
+                    y,
+                    height: bottom + ROW * 2.0,
+                    ends,
+                    end_time: events.last().map_or(0, |e| e.time),
+                    recovered: BTreeMap::new(),
+                    moments: moments.clone(),
+                }
+            })
+            .collect()
     }
 
     /// The y of the cursor line: just below the row of the event at the cursor.
@@ -94,6 +143,14 @@ impl Rows {
             Some((c, y)) => y + row_height(events.get(c as usize).map_or("", |e| e.kind)) / 2.0,
             None => TOP_PAD - 2.0,
         }
+    }
+
+    /// The y of the cursor line after every event at virtual time `t` (of any run laid out
+    /// with this one): one line across aligned diagrams, even where a run has no event at
+    /// `t` (it finished earlier, or was waiting).
+    pub fn clock_y(&self, t: Option<Time>) -> f64 {
+        let n = t.map_or(0, |t| self.moments.partition_point(|(m, _)| *m <= t));
+        n.checked_sub(1).and_then(|i| self.moments.get(i)).map_or(TOP_PAD - 2.0, |(_, y)| *y)
     }
 
     /// The first event whose row reaches below `y` (binary search; rows are monotone).
@@ -533,6 +590,42 @@ mod tests {
             assert!(w[1] - w[0] >= SMALL_ROW, "rows overlap: {} then {}", w[0], w[1]);
         }
         assert!(rows.height > *rows.y.last().unwrap());
+    }
+
+    #[test]
+    fn aligned_rows_put_each_moment_at_one_height_in_every_run() {
+        use commitscope_protocols::compare::{fault_free_scenario, Options, VARIANTS};
+        let go =
+            |v| commitscope_protocols::run(&fault_free_scenario(v, 3, Options::default())).unwrap();
+        let (a, b) = (go(VARIANTS[0]), go(VARIANTS[1]));
+        let rows = Rows::aligned(&[a.events(), b.events()]);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].height, rows[1].height);
+        // Where each moment ends, per run: the bottom of its last event at that time.
+        let ends = |events: &[EventInfo], r: &Rows| -> BTreeMap<Time, f64> {
+            let mut m = BTreeMap::new();
+            for e in events {
+                m.insert(e.time, r.cursor_y(events, Some(e.id)));
+            }
+            m
+        };
+        let (ea, eb) = (ends(a.events(), &rows[0]), ends(b.events(), &rows[1]));
+        let shared: Vec<&Time> = ea.keys().filter(|t| eb.contains_key(t)).collect();
+        assert!(shared.len() >= 4, "the runs share moments: {shared:?}");
+        for t in shared {
+            assert_eq!(ea[t], eb[t], "t={t} ends at one height in both: one cursor line");
+            assert_eq!(rows[0].clock_y(Some(*t)), ea[t]);
+        }
+        // After the shorter run's end its clock line still follows the other's moments.
+        let last = *eb.keys().last().unwrap();
+        assert_eq!(rows[0].clock_y(Some(last + 1_000)), rows[1].clock_y(Some(last + 1_000)));
+        assert_eq!(rows[0].clock_y(None), TOP_PAD - 2.0);
+        for (events, r) in [(a.events(), &rows[0]), (b.events(), &rows[1])] {
+            assert_eq!(r.y.len(), events.len());
+            for w in r.y.windows(2) {
+                assert!(w[1] - w[0] >= SMALL_ROW, "rows overlap");
+            }
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! plays it back, and turns clicks into faults appended to the scenario.
 //!
 //! - `state`: the one `Reducible` AppState and its `Action`s (never panics on input).
+//! - `compare`: the compare view's model: one fault plan under two protocols, one clock.
 //! - `layout`: pure geometry of the diagram, tested natively.
 //! - `faults`: injected faults as scenario edits (fork, message selectors), pure.
 //! - `link`: share links (scenario + moment in the URL hash, versioned), pure.
@@ -10,6 +11,7 @@
 //! - `components`: function components that turn state and shapes into DOM/SVG.
 //! - `hooks`: the playback timer, keyboard shortcuts, element size.
 
+pub mod compare;
 pub mod components;
 pub mod export;
 pub mod faults;

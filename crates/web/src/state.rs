@@ -2,19 +2,24 @@
 //! every fallible step returns a `Result`, an error is shown and the current run is kept.
 //! When an action changes nothing, the same `Rc` is returned (no re-render).
 
+use crate::compare::{CompareData, Settings as CompareSettings};
 use crate::export;
 use crate::faults::{self, Injection};
 use crate::import::{self, Imported};
 use crate::layout::Rows;
 use crate::link::{self, At};
-use commitscope_engine::erased::AnyRun;
-use commitscope_engine::{EventId, Scenario, Time};
-use commitscope_protocols::presets;
+use commitscope_engine::erased::{AnyRun, EventInfo};
+use commitscope_engine::{EventId, NodeView, PropertyKind, Scenario, Time};
+use commitscope_protocols::{presets, ProtocolKind};
+use std::cell::RefCell;
 use std::rc::Rc;
 use yew::Reducible;
 
 /// Playback speeds, in events a second at 1×.
 pub const SPEEDS: &[f64] = &[0.25, 0.5, 1.0, 2.0, 4.0, 8.0];
+/// Their labels (written out: formatting floats would pull float printing into the wasm).
+pub const SPEED_LABELS: &[&str] = &["0.25×", "0.5×", "1×", "2×", "4×", "8×"];
+const _: () = assert!(SPEEDS.len() == SPEED_LABELS.len());
 pub const DEFAULT_SPEED: usize = 2;
 /// Events a second at 1×.
 pub const BASE_RATE: f64 = 4.0;
@@ -24,12 +29,21 @@ pub const DEFAULT_PRESET: &str = "two_pc/happy_path";
 /// Bounds on what the pickers accept (the engine checks the rest).
 pub const MAX_PARTICIPANTS: u32 = 7;
 
+/// Every node's view at one moment, shared by the panels that show it.
+pub type Views = Rc<Vec<NodeView>>;
+
 /// A recorded run and what the UI derives from it once.
 pub struct RunData {
     pub run: Box<dyn AnyRun>,
     pub rows: Rows,
     /// The preset this run came from, while unchanged.
     pub preset: Option<&'static str>,
+    /// For each violated always-property, its first violating event and the causal chain
+    /// that led there (that event, its cause, the cause's cause, ...), sorted.
+    pub trails: Vec<(EventId, Vec<EventId>)>,
+    /// The node views at the last cursor asked for: the cards, the fault panel and the
+    /// inspector all show the same moment, so the world is rebuilt once per step.
+    views: RefCell<Option<(Option<EventId>, Views)>>,
     /// The preset this run's scenario was made from, changed or not (share links are the
     /// preset plus the edits).
     pub origin: Option<&'static str>,
@@ -66,12 +80,27 @@ impl RunData {
                 rows.recovered.insert(e.id, v.phase.clone());
             }
         }
+        let trails = run
+            .properties()
+            .iter()
+            .filter(|p| p.kind == PropertyKind::Always)
+            .filter_map(|p| p.first)
+            .map(|first| (first, causal_chain(run.events(), first)))
+            .collect();
         // The preset, while the scenario is still exactly the preset's.
         let preset = origin.filter(|id| {
             presets::find(id).and_then(|p| Scenario::from_json(p.json).ok()).as_ref()
                 == Some(run.scenario())
         });
-        RunData { run, rows, preset, origin, link: std::cell::OnceCell::new() }
+        RunData {
+            run,
+            rows,
+            preset,
+            origin,
+            link: std::cell::OnceCell::new(),
+            trails,
+            views: RefCell::new(None),
+        }
     }
 
     /// The share link (a URL hash) to `cursor` in this run.
@@ -80,7 +109,35 @@ impl RunData {
         link::at(base, cursor)
     }
 
-    pub fn events(&self) -> &[commitscope_engine::erased::EventInfo] {
+    /// Every node's view right after `cursor` (rebuilt from the nearest snapshot, cached
+    /// for the last cursor).
+    pub fn views(&self, cursor: Option<EventId>) -> Views {
+        let mut cache = self.views.borrow_mut();
+        match &*cache {
+            Some((at, v)) if *at == cursor => v.clone(),
+            _ => {
+                let v = Rc::new(self.run.views_at(cursor));
+                *cache = Some((cursor, v.clone()));
+                v
+            }
+        }
+    }
+
+    /// The events on the causal chains of the violations seen by `cursor`: what the
+    /// diagram highlights once a violation has happened.
+    pub fn trail_at(&self, cursor: Option<EventId>) -> Vec<EventId> {
+        let mut out: Vec<EventId> = self
+            .trails
+            .iter()
+            .filter(|(first, _)| cursor.is_some_and(|c| *first <= c))
+            .flat_map(|(_, chain)| chain.iter().copied())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    pub fn events(&self) -> &[EventInfo] {
         self.run.events()
     }
 
@@ -95,6 +152,19 @@ impl RunData {
     pub fn ends(&self, send: EventId) -> &[EventId] {
         self.rows.ends.get(send as usize).map(Vec::as_slice).unwrap_or(&[])
     }
+}
+
+/// `event`, its cause, that event's cause, and so on back to an input with no cause (a
+/// request, an injected fault), sorted. Causes always point to earlier events.
+pub fn causal_chain(events: &[EventInfo], event: EventId) -> Vec<EventId> {
+    let mut chain = vec![event];
+    let mut at = event;
+    while let Some(c) = events.get(at as usize).and_then(|e| e.cause).filter(|c| *c < at) {
+        chain.push(c);
+        at = c;
+    }
+    chain.reverse();
+    chain
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,6 +197,16 @@ pub struct AppState {
     pub notice: Option<String>,
     pub help: bool,
     pub import: bool,
+    /// The compare view, while it is open (the run above stays as it was).
+    pub compare: Option<CompareMode>,
+}
+
+/// Two protocols under one fault plan, and the one cursor in virtual time over both.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompareMode {
+    pub data: Rc<CompareData>,
+    /// After every event at this virtual time; `None`: before the first event.
+    pub time: Option<Time>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -147,6 +227,8 @@ pub enum Action {
     LoadPreset(String),
     SetProtocol(String),
     SetParticipants(u32),
+    /// Flip one of the protocol's switches (`ProtocolKind::switches`), keeping the rest.
+    SetParam(String, serde_json::Value),
     SetSeed(u64),
     Import(String),
     Inject(Injection),
@@ -156,6 +238,10 @@ pub enum Action {
     ToggleImport,
     CloseOverlays,
     DismissError,
+    /// Open or close the compare view.
+    ToggleCompare,
+    /// Compare other protocols, another fault plan, N, F.
+    SetCompare(CompareSettings),
     /// A problem found outside the reducer (a file that cannot be read).
     ShowError(String),
     /// A share link (URL hash) opened while the app runs; one undo goes back.
@@ -187,6 +273,7 @@ impl AppState {
             notice: None,
             help: false,
             import: false,
+            compare: None,
         }
     }
 
@@ -382,6 +469,9 @@ impl Reducible for AppState {
     type Action = Action;
 
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        if let Some(mode) = self.compare.clone() {
+            return self.reduce_compare(mode, action);
+        }
         match action {
             Action::Step(n) => {
                 let pos = self.cursor.map_or(-1, i64::from) + n;
@@ -451,7 +541,14 @@ impl Reducible for AppState {
                         s.error = Some(format!("participants: choose 1 to {MAX_PARTICIPANTS}"))
                     });
                 }
-                let s = params_with(self.scenario(), "participants", n.into());
+                let key =
+                    ProtocolKind::from_name(&self.scenario().protocol).and_then(|k| k.size_param());
+                let Some(key) = key else {
+                    return self.with(|s| {
+                        s.error = Some("this protocol has no number of participants".into())
+                    });
+                };
+                let s = params_with(self.scenario(), key, n.into());
                 let notice = Some(format!("{n} participants"));
                 self.rerun(Ok(s), self.data.origin, CursorRule::End, notice)
             }
@@ -535,6 +632,27 @@ impl Reducible for AppState {
                 s.selected = Selection::None;
             }),
             Action::DismissError => self.with(|s| s.error = None),
+            Action::SetParam(key, value) => self.switch(&key, value),
+            Action::ToggleCompare => {
+                let settings = compare_settings_for(self.scenario());
+                match CompareData::new(settings, None)
+                    .or_else(|_| CompareData::new(CompareSettings::default(), None))
+                {
+                    Ok(data) => {
+                        let time = data.last();
+                        self.with(|s| {
+                            s.compare = Some(CompareMode { data: Rc::new(data), time });
+                            s.playing = false;
+                            s.error = None;
+                            s.notice = None;
+                            s.help = false;
+                            s.import = false;
+                        })
+                    }
+                    Err(e) => self.with(|s| s.error = Some(e)),
+                }
+            }
+            Action::SetCompare(_) => self,
             Action::ShowError(e) => self.with(|s| s.error = Some(e)),
             Action::OpenLink(hash) => {
                 if hash == self.link() {
@@ -557,12 +675,199 @@ impl Reducible for AppState {
     }
 }
 
+/// What the compare view starts with: the protocol on screen against its neighbour, with
+/// the participants on screen (where the comparison can take them).
+fn compare_settings_for(scenario: &Scenario) -> CompareSettings {
+    use commitscope_protocols::compare::VARIANTS;
+    let p = &scenario.params;
+    let is = |key: &str, v: &str| p.get(key).and_then(|x| x.as_str()) == Some(v);
+    let mine = match scenario.protocol.as_str() {
+        "three_pc" if is("termination", "elect") => Some(2),
+        "three_pc" => Some(1),
+        "paxos_commit" if p.get("faster").and_then(|f| f.as_bool()) == Some(true) => Some(4),
+        "paxos_commit" => Some(3),
+        _ => None,
+    };
+    let mut settings = CompareSettings::default();
+    if let Some(m) = mine.filter(|m| *m < VARIANTS.len()) {
+        settings.sides = [0, m];
+    }
+    let size = ProtocolKind::from_name(&scenario.protocol)
+        .and_then(|k| k.size_param())
+        .and_then(|key| p.get(key))
+        .and_then(|n| n.as_u64())
+        .filter(|n| (1..=u64::from(MAX_PARTICIPANTS)).contains(n));
+    if let Some(n) = size {
+        settings.participants = n as u32;
+    }
+    if scenario.protocol == "paxos_commit" {
+        if let Some(f) = p.get("faults").and_then(|f| f.as_u64()).filter(|f| *f <= 3) {
+            settings.options.faults = f as u32;
+        }
+        settings.options.colocated = p.get("colocated").and_then(|c| c.as_bool()) == Some(true);
+    }
+    settings
+}
+
+impl AppState {
+    /// The reducer while the compare view is open: the transport moves the one clock over
+    /// both runs; actions on the single run wait until the view is closed.
+    fn reduce_compare(self: Rc<Self>, mode: CompareMode, action: Action) -> Rc<Self> {
+        let data = mode.data.clone();
+        let at = |time: Option<Time>| {
+            let data = data.clone();
+            self.with(move |s| s.compare = Some(CompareMode { data, time }))
+        };
+        match action {
+            Action::Step(n) => at(data.step(mode.time, n)),
+            Action::Seek(None) | Action::ToStart => at(None),
+            Action::SeekTime(t) => at(data.seek(t)),
+            Action::ToEnd => at(data.last()),
+            Action::Tick => {
+                let next = data.step(mode.time, 1);
+                let stop = next == data.last();
+                let s = at(next);
+                s.with(|s| s.playing = !stop)
+            }
+            Action::TogglePlay => {
+                if self.playing {
+                    self.with(|s| s.playing = false)
+                } else {
+                    let restart = mode.time == data.last();
+                    let s = if restart { at(None) } else { self.clone() };
+                    s.with(|s| s.playing = data.last().is_some())
+                }
+            }
+            Action::Pause => self.with(|s| s.playing = false),
+            Action::SetSpeed(i) => self.with(|s| s.speed = i.min(SPEEDS.len() - 1)),
+            Action::Jump(j) => {
+                let target = match j {
+                    Jump::Fault => data.next_where(mode.time, |e| {
+                        matches!(e.kind, "crash" | "recover" | "network" | "drop") || e.duplicate
+                    }),
+                    Jump::Decision => data.next_where(mode.time, |e| e.kind == "decide"),
+                    Jump::Violation => data.first_violation(),
+                };
+                match target {
+                    Some(t) => at(data.seek(t)),
+                    None => self.with(|s| s.notice = Some("nothing further of that kind".into())),
+                }
+            }
+            Action::SetCompare(settings) => match CompareData::new(settings, Some(&data)) {
+                Ok(next) => {
+                    let time = next.last();
+                    self.with(|s| {
+                        s.compare = Some(CompareMode { data: Rc::new(next), time });
+                        s.playing = false;
+                        s.error = None;
+                    })
+                }
+                Err(e) => self.with(|s| s.error = Some(e)),
+            },
+            Action::ToggleCompare => self.with(|s| {
+                s.compare = None;
+                s.playing = false;
+                s.error = None;
+            }),
+            Action::ToggleHelp => self.with(|s| s.help = !s.help),
+            Action::CloseOverlays => self.with(|s| s.help = false),
+            Action::DismissError => self.with(|s| s.error = None),
+            Action::ShowError(e) => self.with(|s| s.error = Some(e)),
+            Action::Seek(Some(_))
+            | Action::LoadPreset(_)
+            | Action::SetProtocol(_)
+            | Action::SetParticipants(_)
+            | Action::SetParam(..)
+            | Action::SetSeed(_)
+            | Action::Import(_)
+            | Action::Inject(_)
+            | Action::Undo
+            | Action::Select(_)
+            | Action::ToggleImport => self
+                .with(|s| s.notice = Some("that acts on a single run: close Compare first".into())),
+        }
+    }
+
+    /// Flips switch `key` of the protocol to `value`, keeping the rest of the scenario.
+    /// Faults that name what the other variant lacks (a saga's `orch` under choreography)
+    /// are dropped and listed; the result is the preset it equals, if any.
+    fn switch(self: &Rc<Self>, key: &str, value: serde_json::Value) -> Rc<Self> {
+        let kind = ProtocolKind::from_name(&self.scenario().protocol);
+        let Some(sw) = kind.and_then(|k| k.switches().iter().find(|s| s.param == key)) else {
+            return self.with(|s| s.error = Some(format!("this protocol has no switch \"{key}\"")));
+        };
+        let Some(choice) = sw.choices.iter().find(|c| c.value.json() == value) else {
+            return self.with(|s| s.error = Some(format!("{}: no such choice {value}", sw.label)));
+        };
+        if sw.current(&self.scenario().params) == sw.choices.iter().position(|c| c == choice) {
+            return self.clone();
+        }
+        let mut scenario = params_with(self.scenario(), key, value);
+        let mut dropped = Vec::new();
+        while let Err(e) = commitscope_protocols::run(&scenario) {
+            let index = e
+                .path
+                .strip_prefix("faults[")
+                .and_then(|rest| rest.split(']').next())
+                .and_then(|i| i.parse::<usize>().ok())
+                .filter(|i| *i < scenario.faults.len());
+            match index {
+                Some(i) => {
+                    scenario.faults.remove(i);
+                    dropped.push(e.problem.clone());
+                }
+                None => return self.with(|s| s.error = Some(e.to_string())),
+            }
+        }
+        let untitled = |s: &Scenario| Scenario { title: None, ..s.clone() };
+        let preset = presets::ALL.iter().find(|p| untitled(&p.scenario()) == untitled(&scenario));
+        let mut notice = format!("{}: {}", sw.label, choice.label);
+        match preset {
+            Some(p) => {
+                scenario.title = p.scenario().title;
+                notice.push_str(&format!(" — this is the preset “{}”", p.title()));
+            }
+            None => {
+                let base = scenario.title.clone().unwrap_or_else(|| "custom scenario".into());
+                let base = base.split(" — switched to ").next().unwrap_or_default().to_string();
+                scenario.title = Some(format!("{base} — switched to {}", choice.label));
+            }
+        }
+        if !dropped.is_empty() {
+            notice.push_str(&format!(
+                "; {} fault{} did not apply and {} dropped: {}",
+                dropped.len(),
+                if dropped.len() == 1 { "" } else { "s" },
+                if dropped.len() == 1 { "was" } else { "were" },
+                dropped.join("; ")
+            ));
+        }
+        self.rerun(Ok(scenario), preset.map(|p| p.id), CursorRule::End, Some(notice))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn state() -> Rc<AppState> {
         Rc::new(AppState::default())
+    }
+
+    #[test]
+    fn a_violation_highlights_the_chain_that_led_to_it() {
+        let s = AppState::from_preset("three_pc/partition_split_brain").unwrap();
+        let (first, chain) = s.data.trails.first().cloned().expect("AC1 is violated");
+        assert_eq!(chain.last(), Some(&first));
+        let events = s.data.events();
+        for pair in chain.windows(2) {
+            assert_eq!(events[pair[1] as usize].cause, Some(pair[0]), "each caused the next");
+        }
+        assert!(chain.len() > 2, "a decision has a history: {chain:?}");
+        assert!(s.data.trail_at(Some(first - 1)).is_empty(), "nothing before the violation");
+        assert_eq!(s.data.trail_at(Some(first)), chain);
+        let fine = AppState::from_preset("two_pc/happy_path").unwrap();
+        assert!(fine.data.trails.is_empty());
     }
 
     #[test]
@@ -645,6 +950,94 @@ mod tests {
         assert!(s3.error.is_some());
         let s4 = s.reduce(Action::SetSeed(7));
         assert_eq!(s4.scenario().seed, 7);
+    }
+
+    #[test]
+    fn compare_mode_has_one_clock_and_leaves_the_run_alone() {
+        let s = state();
+        let before = s.data.clone();
+        let c = s.reduce(Action::ToggleCompare);
+        let mode = c.compare.clone().expect("compare is open");
+        assert_eq!(mode.time, mode.data.last(), "it opens at the end");
+        assert_eq!(mode.data.settings.sides, [0, 1], "2PC against 3PC");
+        let back = c.clone().reduce(Action::Step(-2));
+        let t = back.compare.as_ref().unwrap().time;
+        assert_eq!(t, mode.data.step(mode.data.last(), -2));
+        let start = back.reduce(Action::ToStart).reduce(Action::Tick);
+        assert_eq!(start.compare.as_ref().unwrap().time, Some(0));
+        assert!(start.playing);
+        // Single-run actions wait; a bad setting is refused and the view kept.
+        let u = start.clone().reduce(Action::Undo);
+        assert!(u.notice.as_deref().unwrap().contains("close Compare"));
+        let mut bad = mode.data.settings;
+        bad.participants = 99;
+        let b = start.clone().reduce(Action::SetCompare(bad));
+        assert!(b.error.is_some());
+        assert!(Rc::ptr_eq(
+            &b.compare.as_ref().unwrap().data,
+            &start.compare.as_ref().unwrap().data
+        ));
+        let closed = b.reduce(Action::ToggleCompare);
+        assert!(closed.compare.is_none() && Rc::ptr_eq(&closed.data, &before));
+    }
+
+    #[test]
+    fn compare_opens_on_the_protocol_on_screen() {
+        let s = Rc::new(AppState::from_preset("paxos_commit/faster").unwrap());
+        let c = s.reduce(Action::ToggleCompare);
+        assert_eq!(c.compare.as_ref().unwrap().data.settings.sides, [0, 4]);
+    }
+
+    #[test]
+    fn switching_orchestration_to_choreography_keeps_the_checkout() {
+        let s = Rc::new(AppState::from_preset("saga/happy_path").unwrap());
+        let c = s.reduce(Action::SetParam("mode".into(), "choreographed".into()));
+        assert!(c.error.is_none(), "{:?}", c.error);
+        assert_eq!(c.scenario().params["mode"], "choreographed");
+        assert_eq!(c.data.preset, Some("saga/choreography_happy_path"), "it is that preset");
+        assert_eq!(c.data.run.nodes()[0].name, "broker");
+        let same = c.clone().reduce(Action::SetParam("mode".into(), "choreographed".into()));
+        assert!(Rc::ptr_eq(&c, &same));
+        // Faults on the orchestrator do not apply to a choreography: dropped, and said so.
+        let s = Rc::new(AppState::from_preset("saga/orchestrator_crash").unwrap());
+        let c = s.reduce(Action::SetParam("mode".into(), "choreographed".into()));
+        assert!(c.error.is_none(), "{:?}", c.error);
+        assert!(c.scenario().faults.is_empty());
+        let notice = c.notice.clone().unwrap();
+        assert!(notice.contains("2 faults did not apply"), "{notice}");
+        assert_eq!(c.data.preset, Some("saga/choreography_happy_path"), "what is left");
+        // A checkout no preset has under choreography keeps its title, marked as switched;
+        // switching back is the preset again.
+        let s = Rc::new(AppState::from_preset("saga/payment_declined").unwrap());
+        let c = s.reduce(Action::SetParam("mode".into(), "choreographed".into()));
+        let title = c.scenario().title.clone().unwrap();
+        assert!(title.ends_with(" — switched to Choreography"), "{title}");
+        assert_eq!(c.data.preset, None);
+        assert_eq!(
+            c.scenario().requests,
+            presets::find("saga/payment_declined").unwrap().scenario().requests
+        );
+        let back = c.reduce(Action::SetParam("mode".into(), "orchestrated".into()));
+        assert_eq!(back.data.preset, Some("saga/payment_declined"));
+        // Nonsense is refused.
+        let bad = back.clone().reduce(Action::SetParam("mode".into(), "anarchy".into()));
+        assert!(bad.error.is_some() && Rc::ptr_eq(&bad.data, &back.data));
+        let bad = back.clone().reduce(Action::SetParam("nope".into(), true.into()));
+        assert!(bad.error.is_some());
+    }
+
+    #[test]
+    fn participants_set_each_protocols_own_size() {
+        let s = Rc::new(AppState::from_preset("paxos_commit/fault_free").unwrap());
+        let s = s.reduce(Action::SetParticipants(2));
+        assert!(s.error.is_none(), "{:?}", s.error);
+        assert_eq!(s.scenario().params["resource_managers"], 2);
+        let saga = Rc::new(AppState::from_preset("saga/happy_path").unwrap());
+        let same = saga.clone().reduce(Action::SetParticipants(2));
+        assert!(same.error.is_some() && Rc::ptr_eq(&same.data, &saga.data));
+        // Co-locating 3 acceptors needs 3 RMs: refused with the engine's reason, run kept.
+        let c = s.clone().reduce(Action::SetParam("colocated".into(), true.into()));
+        assert!(c.error.is_some() && Rc::ptr_eq(&c.data, &s.data), "{:?}", c.error);
     }
 
     #[test]

@@ -39,18 +39,19 @@
 //! delays come from the engine. `idempotency: false` turns the dedup tables off, to show
 //! what they prevent (a duplicate charge request charges twice).
 //!
-//! The view's fields: services list their local data (`stock`, `balances`, `collected`,
-//! `shipments`) then one `dedup <saga>/<step>` field per row of the dedup table (with the
-//! number of repeats answered from it since the last restart); the orchestrator lists
-//! `saga <id>` (status and progress) and `compensation stack <id>` (top first); the broker
-//! lists `saga <id>` and `pending deliveries`.
+//! The view: services list their local data (`stock`, `balances`, `collected`,
+//! `shipments`) as fields and their `dedup table` as a table (key, cached result, repeats
+//! answered from it since the last restart); the orchestrator lists `saga <id>` (status and
+//! progress) as fields and, while a saga can still be undone, the table `compensation stack
+//! <id>` in unwinding order (done, then top first); its durable log is the saga log. The
+//! broker lists `saga <id>` and `pending deliveries`.
 
 pub mod service;
 
 use commitscope_engine::protocol::ParamError;
 use commitscope_engine::{
     Blocked, Ctx, Event, EventKind, Findings, Input, Kind, NodeId, NodeSpec, NodeView,
-    PropertyKind, PropertySpec, Protocol, Time, World,
+    PropertyKind, PropertySpec, Protocol, Table, Time, World,
 };
 use serde::{Deserialize, Serialize};
 pub use service::{Books, Effect, Forward, Key, Order, Rules, SagaId, Step, SvcRecord, Undo};
@@ -1395,7 +1396,8 @@ impl Protocol for Saga {
                 Some(State::Svc { hits, .. }) => hits,
                 _ => &empty,
             };
-            v.fields = books.fields(step, hits);
+            v.fields = books.fields(step);
+            v.tables.push(books.dedup_table(hits));
             return v;
         }
         match world.params.mode {
@@ -1431,18 +1433,7 @@ impl Protocol for Saga {
                     if run.status != Status::Completed
                         && (!run.stack.is_empty() || !run.compensated.is_empty())
                     {
-                        let mut parts: Vec<String> =
-                            run.stack.iter().rev().map(|s| s.undo_verb().to_string()).collect();
-                        if parts.is_empty() {
-                            parts.push("empty".into());
-                        }
-                        let done: Vec<&str> =
-                            run.compensated.iter().map(|s| s.undo_verb()).collect();
-                        let mut text = format!("top → {}", parts.join(", "));
-                        if !done.is_empty() {
-                            text.push_str(&format!(" · unwound: {}", done.join(", ")));
-                        }
-                        v.fields.push((format!("compensation stack {id}"), text));
+                        v.tables.push(compensation_stack(id, run));
                     }
                 }
                 v.decision = world_last_end(&slot.log);
@@ -1727,6 +1718,28 @@ impl Protocol for Saga {
             _ => return None,
         })
     }
+}
+
+/// A saga's compensation stack as its orchestrator's card shows it, in the order it unwinds:
+/// the compensations already done, then the stack from the top down (the top is being
+/// undone while the saga is COMPENSATING; while it is PENDING, each would run if a later
+/// step failed).
+fn compensation_stack(id: &SagaId, run: &SagaRun) -> Table {
+    let mut t =
+        Table::new(format!("compensation stack {id}"), &["compensation", "undoes", "state"]);
+    for step in &run.compensated {
+        t.push(vec![step.undo_verb().into(), step.verb().into(), "undone".into()]);
+    }
+    for (i, step) in run.stack.iter().rev().enumerate() {
+        let state = match (run.status, i) {
+            (Status::Compensating, 0) => "undoing (top)",
+            (Status::Compensating, _) => "waiting",
+            (_, 0) => "on the stack (top)",
+            _ => "on the stack",
+        };
+        t.push(vec![step.undo_verb().into(), step.verb().into(), state.into()]);
+    }
+    t
 }
 
 /// The orchestrator's last final status, from its log.

@@ -13,9 +13,13 @@
 //! so a forward request that arrives after it (late, or a duplicate) is refused instead of
 //! executed. In TCC the same mechanism is the "empty cancel" and the refused "hanging try".
 
+use commitscope_engine::Table;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
+
+/// The title of every service's dedup table on its card.
+pub const DEDUP_TABLE: &str = "dedup table";
 
 /// A saga (or TCC transaction) id: `s1`, `s2`... or the client's own.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -732,8 +736,8 @@ impl Books {
         out
     }
 
-    /// The card's fields: local data first, then the dedup table (`dedup <saga>/<step>`).
-    pub fn fields(&self, step: Step, hits: &BTreeMap<Key, u32>) -> Vec<(String, String)> {
+    /// The card's fields: the service's local data (stock, balances, shipments).
+    pub fn fields(&self, step: Step) -> Vec<(String, String)> {
         let list = |m: &BTreeMap<String, i64>| -> String {
             let v: Vec<String> = m.iter().map(|(k, v)| format!("{k} {v}")).collect();
             if v.is_empty() {
@@ -778,16 +782,17 @@ impl Books {
                 ));
             }
         }
-        for (k, e) in &self.table {
-            let mut d = e.describe();
-            if let Some(n) = hits.get(k).filter(|n| **n > 0) {
-                d.push_str(&format!(
-                    " · {n} repeat{} answered from the table",
-                    if *n == 1 { "" } else { "s" }
-                ));
-            }
-            f.push((format!("dedup {k}"), d));
-        }
         f
+    }
+
+    /// The dedup table as the card shows it: one row per key with the cached result and
+    /// how many repeats were answered from it since the last restart (`hits`).
+    pub fn dedup_table(&self, hits: &BTreeMap<Key, u32>) -> Table {
+        let mut t = Table::new(DEDUP_TABLE, &["key", "result", "repeats answered"]);
+        for (k, e) in &self.table {
+            let repeats = hits.get(k).filter(|n| **n > 0).map_or(String::new(), |n| n.to_string());
+            t.push(vec![k.to_string(), e.describe(), repeats]);
+        }
+        t
     }
 }

@@ -1,6 +1,7 @@
 //! The shell: one reducer, the playback and keyboard hooks, and the panels.
 
 use super::cards::NodeCards;
+use super::compare::CompareView;
 use super::controls::{Playback, Toolbar};
 use super::diagram::Diagram;
 use super::faults::FaultPanel;
@@ -93,6 +94,21 @@ pub fn App(props: &AppProps) -> Html {
         }
     });
     let notice = s.notice.clone().map(|n| html! { <div class="notice" role="status">{ n }</div> });
+
+    if let Some(mode) = &s.compare {
+        return html! {
+            <div class="cs-app cs-compare">
+                <header class="cs-header">
+                    <h1 class="brand"><span class="logo" aria-hidden="true">{"◆"}</span>{"CommitScope"}</h1>
+                    <Toolbar data={data} undo={false} compare=true on_action={dispatch.clone()} />
+                </header>
+                { error.unwrap_or_default() }
+                { notice.unwrap_or_default() }
+                <CompareView data={mode.data.clone()} time={mode.time} playing={s.playing} speed={s.speed} on_action={dispatch.clone()} />
+                if s.help { <Help on_action={dispatch} /> }
+            </div>
+        };
+    }
 
     html! {
         <div class="cs-app">

@@ -3,7 +3,7 @@
 
 use crate::layout::PhaseClass;
 use crate::state::{Action, RunData, Selection};
-use commitscope_engine::{EventId, NodeView};
+use commitscope_engine::{EventId, NodeView, Table};
 use std::collections::BTreeSet;
 use std::rc::Rc;
 use yew::prelude::*;
@@ -73,6 +73,32 @@ pub fn phase_chip(phase: &str, up: bool) -> Html {
     html! { <span class={classes!("chip", format!("chip-{}", c.css()))}>{ format!("{icon} {}", phase.replace('_', " ")) }</span> }
 }
 
+/// One of the view's named tables, drawn as it is: the UI knows nothing of what it lists.
+pub fn table(t: &Table) -> Html {
+    html! {
+        <div class="view-table" data-table={t.title.clone()}>
+            <table>
+                <caption>{ format!("{} ({})", t.title, t.rows.len()) }</caption>
+                <thead>
+                    <tr>{ for t.columns.iter().map(|c| html! { <th scope="col">{ c.clone() }</th> }) }</tr>
+                </thead>
+                <tbody>
+                    if t.rows.is_empty() {
+                        <tr><td class="muted" colspan={t.columns.len().max(1).to_string()}>{"empty"}</td></tr>
+                    }
+                    { for t.rows.iter().map(|r| html! {
+                        <tr>{ for r.iter().enumerate().map(|(i, c)| if i == 0 {
+                            html! { <th scope="row">{ c.clone() }</th> }
+                        } else {
+                            html! { <td>{ c.clone() }</td> }
+                        }) }</tr>
+                    }) }
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
 pub fn node_details(v: &NodeView) -> Html {
     html! {
         <>
@@ -92,6 +118,7 @@ pub fn node_details(v: &NodeView) -> Html {
                 <dt>{"timers"}</dt>
                 <dd>{ if v.timers.is_empty() { "—".to_string() } else { v.timers.join(", ") } }</dd>
             </dl>
+            { for v.tables.iter().map(table) }
             <div class="durable">
                 <span class="durable-title">{ format!("durable log ({})", v.log.len()) }</span>
                 if v.log.is_empty() {
@@ -107,7 +134,7 @@ pub fn node_details(v: &NodeView) -> Html {
 #[component]
 pub fn NodeCards(props: &CardsProps) -> Html {
     let data = props.data.clone();
-    let views = use_memo((props.data.clone(), props.cursor), |(d, c)| d.run.views_at(*c));
+    let views = props.data.views(props.cursor);
     let initial = use_memo(props.data.clone(), |d| d.run.views_at(None));
     let phases_by_role = use_memo(props.data.clone(), |d| {
         let mut roles: Vec<(String, Vec<&'static str>)> = Vec::new();

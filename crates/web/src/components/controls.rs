@@ -1,7 +1,7 @@
 //! The scenario pickers and the playback bar.
 
 use super::share::ShareLink;
-use crate::state::{Action, Jump, RunData, MAX_PARTICIPANTS, SPEEDS};
+use crate::state::{Action, Jump, RunData, MAX_PARTICIPANTS, SPEED_LABELS};
 use commitscope_engine::EventId;
 use commitscope_protocols::{presets, ProtocolKind};
 use std::rc::Rc;
@@ -15,7 +15,53 @@ pub struct ToolbarProps {
     #[prop_or_default]
     pub cursor: Option<EventId>,
     pub undo: bool,
+    /// The compare view is open: only the toggle (and help) stay.
+    #[prop_or_default]
+    pub compare: bool,
     pub on_action: Callback<Action>,
+}
+
+/// The protocol's switches (`ProtocolKind::switches`) as groups of pressed/unpressed
+/// buttons: flipping one keeps the rest of the scenario.
+fn switches(scenario: &commitscope_engine::Scenario, on_action: &Callback<Action>) -> Html {
+    let Some(kind) = ProtocolKind::from_name(&scenario.protocol) else { return html! {} };
+    html! {
+        { for kind.switches().iter().map(|sw| {
+            let current = sw.current(&scenario.params);
+            html! {
+                <div class="field switch" role="group" aria-label={sw.label} data-switch={sw.param}>
+                    <span>{ sw.label }</span>
+                    <div class="segmented">
+                        { for sw.choices.iter().enumerate().map(|(i, c)| {
+                            let cb = on_action.clone();
+                            let (key, value) = (sw.param.to_string(), c.value.json());
+                            let onclick = Callback::from(move |_: MouseEvent| cb.emit(Action::SetParam(key.clone(), value.clone())));
+                            let on = current == Some(i);
+                            html! {
+                                <button class={classes!("seg", on.then_some("on"))} aria-pressed={on.to_string()} {onclick}>{ c.label }</button>
+                            }
+                        }) }
+                    </div>
+                </div>
+            }
+        }) }
+    }
+}
+
+/// The presets, grouped by protocol.
+fn preset_options(current: &str) -> Html {
+    html! {
+        { for ProtocolKind::ALL.iter().map(|k| {
+            let prefix = format!("{}/", k.name());
+            html! {
+                <optgroup label={k.title()}>
+                    { for presets::ALL.iter().filter(|p| p.id.starts_with(&prefix)).map(|p| html! {
+                        <option value={p.id} selected={p.id == current}>{ p.title() }</option>
+                    }) }
+                </optgroup>
+            }
+        }) }
+    }
 }
 
 #[component]
@@ -32,9 +78,9 @@ pub fn Toolbar(props: &ToolbarProps) -> Html {
     let on_protocol = Callback::from(move |e: Event| {
         cb.emit(Action::SetProtocol(e.target_unchecked_into::<HtmlSelectElement>().value()))
     });
-    let participants = scenario
-        .params
-        .get("participants")
+    let size_param = ProtocolKind::from_name(&scenario.protocol).and_then(|k| k.size_param());
+    let participants = size_param
+        .and_then(|key| scenario.params.get(key))
         .and_then(|v| v.as_u64())
         .unwrap_or_else(|| props.data.run.nodes().len().saturating_sub(1) as u64);
     let cb = props.on_action.clone();
@@ -59,6 +105,23 @@ pub fn Toolbar(props: &ToolbarProps) -> Html {
     let cb = props.on_action.clone();
     let on_help = Callback::from(move |_| cb.emit(Action::ToggleHelp));
     let current = props.data.preset.unwrap_or("");
+    let cb = props.on_action.clone();
+    let on_compare = Callback::from(move |_| cb.emit(Action::ToggleCompare));
+    let compare_button = html! {
+        <button class={classes!("compare-toggle", props.compare.then_some("on"))} onclick={on_compare}
+            aria-pressed={props.compare.to_string()}
+            title="The same fault plan under two protocols, side by side, with measured costs">{"⇄ Compare"}</button>
+    };
+    if props.compare {
+        return html! {
+            <div class="toolbar" role="group" aria-label="Scenario">
+                <div class="toolbar-buttons">
+                    { compare_button }
+                    <button onclick={on_help} aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)">{"?"}</button>
+                </div>
+            </div>
+        };
+    }
 
     html! {
         <div class="toolbar" role="group" aria-label="Scenario">
@@ -68,9 +131,7 @@ pub fn Toolbar(props: &ToolbarProps) -> Html {
                     if current.is_empty() {
                         <option value="" selected=true>{ scenario.title.clone().unwrap_or_else(|| "custom scenario".into()) }</option>
                     }
-                    { for presets::ALL.iter().map(|p| html! {
-                        <option value={p.id} selected={p.id == current}>{ p.title() }</option>
-                    }) }
+                    { preset_options(current) }
                 </select>
             </label>
             <label class="field">
@@ -81,19 +142,23 @@ pub fn Toolbar(props: &ToolbarProps) -> Html {
                     }) }
                 </select>
             </label>
-            <label class="field field-small">
-                <span>{"Participants"}</span>
-                <select onchange={on_participants} aria-label="Number of participants">
-                    { for (1..=MAX_PARTICIPANTS).map(|n| html! {
-                        <option value={n.to_string()} selected={u64::from(n) == participants}>{ n }</option>
-                    }) }
-                </select>
-            </label>
+            if size_param.is_some() {
+                <label class="field field-small">
+                    <span>{"Participants"}</span>
+                    <select onchange={on_participants} aria-label="Number of participants">
+                        { for (1..=MAX_PARTICIPANTS).map(|n| html! {
+                            <option value={n.to_string()} selected={u64::from(n) == participants}>{ n }</option>
+                        }) }
+                    </select>
+                </label>
+            }
+            { switches(scenario, &props.on_action) }
             <label class="field field-small">
                 <span>{"Seed"}</span>
                 <input type="number" min="0" value={scenario.seed.to_string()} onchange={on_seed} aria-label="Random seed" />
             </label>
             <div class="toolbar-buttons">
+                { compare_button }
                 <button onclick={on_undo} disabled={!props.undo} title="Undo the last change (U)">{"↶ Undo"}</button>
                 <ShareLink data={props.data.clone()} cursor={props.cursor} />
                 <button onclick={on_import} title="Export the diagram, scenario or trace; import a scenario, trace or course transcript">{"⇅ Import / export"}</button>
@@ -164,8 +229,8 @@ pub fn Playback(props: &PlaybackProps) -> Html {
                 <label class="speed">
                     <span class="sr-only">{"Speed"}</span>
                     <select onchange={on_speed} aria-label="Playback speed">
-                        { for SPEEDS.iter().enumerate().map(|(i, s)| html! {
-                            <option value={i.to_string()} selected={i == props.speed}>{ format!("{s}×") }</option>
+                        { for SPEED_LABELS.iter().enumerate().map(|(i, s)| html! {
+                            <option value={i.to_string()} selected={i == props.speed}>{ *s }</option>
                         }) }
                     </select>
                 </label>

@@ -4,7 +4,7 @@ use crate::layout::{
     self, Arrow, ArrowEnd, Band, BandKind, Label, Mark, MarkKind, Outcome, Viewport, GUTTER,
 };
 use crate::state::{Action, RunData, Selection};
-use commitscope_engine::EventId;
+use commitscope_engine::{EventId, Time};
 use std::rc::Rc;
 use web_sys::Element;
 use yew::prelude::*;
@@ -15,6 +15,10 @@ pub struct DiagramProps {
     pub cursor: Option<EventId>,
     pub selected: Selection,
     pub on_action: Callback<Action>,
+    /// Set by a view that drives several diagrams with one clock: the cursor line and its
+    /// label stand at this virtual time (after all its events), not at the cursor's event.
+    #[prop_or_default]
+    pub clock: Option<Option<Time>>,
 }
 
 fn text(l: &Label, class: &'static str) -> Html {
@@ -44,7 +48,13 @@ fn band(b: &Band, selected: bool) -> Html {
     }
 }
 
-fn arrow(a: &Arrow, data: &RunData, selected: bool, on_action: &Callback<Action>) -> Html {
+fn arrow(
+    a: &Arrow,
+    data: &RunData,
+    selected: bool,
+    trail: bool,
+    on_action: &Callback<Action>,
+) -> Html {
     let send = data.events().get(a.send as usize);
     let end = data.events().get(a.key as usize);
     let nodes = data.run.nodes();
@@ -73,6 +83,9 @@ fn arrow(a: &Arrow, data: &RunData, selected: bool, on_action: &Callback<Action>
     }
     if selected {
         class.push_str(" arrow-selected");
+    }
+    if trail {
+        class.push_str(" trail");
     }
     let id = a.send;
     let onclick = {
@@ -122,6 +135,23 @@ fn arrow(a: &Arrow, data: &RunData, selected: bool, on_action: &Callback<Action>
             { a.label.as_ref().map(|l| text(l, "msg-label")).unwrap_or_default() }
         </g>
     }
+}
+
+/// A message in flight at the cursor (sent, not yet delivered or lost): a dot where its
+/// arrow crosses the cursor line, so it moves toward the receiver as the run plays. Keyed
+/// by the message, so the dot glides from step to step (a CSS transition, off when the
+/// user prefers reduced motion).
+fn packet(a: &Arrow, cursor: Option<EventId>, cursor_y: f64) -> Option<Html> {
+    let c = cursor?;
+    if a.send > c || a.key <= c || a.end == ArrowEnd::InFlight || a.y2 <= a.y1 {
+        return None;
+    }
+    let f = ((cursor_y - a.y1) / (a.y2 - a.y1)).clamp(0.0, 1.0);
+    let (x, y) = (a.x1 + f * (a.x2 - a.x1), a.y1 + f * (a.y2 - a.y1));
+    Some(html! {
+        <circle key={a.key} class="packet" data-send={a.send.to_string()} r="4.5"
+            cx={fmt(x)} cy={fmt(y)} />
+    })
 }
 
 /// A glyph per kind: colour is never the only cue (commit ●✓, abort ■✕, crash ✕ octagon).
@@ -214,6 +244,106 @@ fn mark_class(kind: MarkKind) -> &'static str {
     }
 }
 
+/// One class per word of a node's role (`r-acceptor`, `r-resource`, `r-manager`): the
+/// stylesheet can tell kinds of lanes apart (acceptors from resource managers) from what
+/// the protocol says, without the diagram knowing any protocol.
+fn role_classes(role: &str) -> Classes {
+    role.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| w.len() > 1 && w.chars().all(|c| c.is_ascii_alphabetic()))
+        .map(|w| format!("r-{}", w.to_ascii_lowercase()))
+        .collect()
+}
+
+/// The laid-out shapes, compared by identity (they are memoised per run and viewport).
+#[derive(Clone)]
+struct Shapes(Rc<layout::Diagram>);
+
+impl PartialEq for Shapes {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct BodyProps {
+    data: Rc<RunData>,
+    shapes: Shapes,
+    selected: Selection,
+    trail: Rc<Vec<EventId>>,
+    on_action: Callback<Action>,
+}
+
+/// Everything drawn that does not depend on the cursor: lanes, bands, ticks, arrows and
+/// marks of the rows in view. A component of its own so that a step (which moves only the
+/// cursor) re-renders none of it: Yew skips it while its props are equal.
+#[function_component]
+fn DiagramBody(props: &BodyProps) -> Html {
+    let data = &props.data;
+    let d = &props.shapes.0;
+    let selected_node = match props.selected {
+        Selection::Node(n) => Some(n),
+        _ => None,
+    };
+    let selected_msg = match props.selected {
+        Selection::Message(m) => Some(m),
+        _ => None,
+    };
+    html! {
+        <g class="body">
+                <g class="lanes">
+                    { for d.lanes.iter().map(|l| {
+                        let role = data.run.nodes().get(l.node as usize).map_or("", |s| s.role.as_str());
+                        html! {
+                            <line key={l.node} class={classes!("lane", role_classes(role), (selected_node == Some(l.node)).then_some("lane-selected"))}
+                                x1={fmt(l.x)} y1="0" x2={fmt(l.x)} y2={fmt(d.height)} />
+                        }
+                    }) }
+                </g>
+                <g class="bands">
+                    { for d.bands.iter().map(|b| band(b, selected_node == Some(b.node))) }
+                </g>
+                <g class="ticks">
+                    { for d.ticks.iter().map(|t| html! {
+                        <text key={t.id} class="tick" x={fmt(GUTTER - 6.0)} y={fmt(t.y + 4.0)} text-anchor="end">
+                            { format!("t={}", t.time) }
+                        </text>
+                    }) }
+                </g>
+                <g class="arrows">
+                    { for d.arrows.iter().map(|a| {
+                        let on_trail = props.trail.binary_search(&a.key).is_ok();
+                        arrow(a, data, selected_msg == Some(a.send), on_trail, &props.on_action)
+                    }) }
+                </g>
+                <g class="marks">
+                    { for d.marks.iter().map(|m| {
+                        let id: EventId = m.id;
+                        let cb = props.on_action.clone();
+                        let onclick = Callback::from(move |_: MouseEvent| cb.emit(Action::Seek(Some(id))));
+                        let label_class = match m.kind {
+                            MarkKind::Decide(Outcome::Commit) => "mark-label decide-commit",
+                            MarkKind::Decide(Outcome::Abort) => "mark-label decide-abort",
+                            MarkKind::Decide(_) => "mark-label decide-other",
+                            MarkKind::Crash => "mark-label crash-label",
+                            MarkKind::Drop => "mark-label drop-label",
+                            MarkKind::Network => "mark-label network-label",
+                            MarkKind::Phase(_) => "mark-label phase-label",
+                            MarkKind::Persist => "mark-label persist-label",
+                            _ => "mark-label",
+                        };
+                        let on_trail = props.trail.binary_search(&m.id).is_ok();
+                        html! {
+                            <g key={m.id} class={classes!(mark_class(m.kind), on_trail.then_some("trail"))} data-event={m.id.to_string()} {onclick}>
+                                { glyph(m) }
+                                { m.label.as_ref().map(|l| text(l, label_class)).unwrap_or_default() }
+                            </g>
+                        }
+                    }) }
+                </g>
+        </g>
+    }
+}
+
 #[component]
 pub fn Diagram(props: &DiagramProps) -> Html {
     let scroller = use_node_ref();
@@ -227,13 +357,16 @@ pub fn Diagram(props: &DiagramProps) -> Html {
         let scroller = scroller.clone();
         let data = data.clone();
         let view = view.clone();
-        use_effect_with((props.cursor, data.clone()), move |(cursor, _)| {
+        use_effect_with((props.cursor, data.clone(), props.clock), move |(cursor, _, clock)| {
             let initial = std::mem::replace(&mut *first.borrow_mut(), false);
             let cursor: &Option<EventId> = cursor;
             if let Some(el) = scroller.cast::<Element>() {
                 let h = f64::from(el.client_height()).max(1.0);
                 let top = f64::from(el.scroll_top());
-                let y = data.rows.cursor_y(data.events(), *cursor);
+                let y = match clock {
+                    Some(t) => data.rows.clock_y(*t),
+                    None => data.rows.cursor_y(data.events(), *cursor),
+                };
                 // On the first render only a linked moment (not the default end) scrolls.
                 let wanted = !initial || *cursor != data.last();
                 if wanted && (y < top + 40.0 || y > top + h - 60.0) {
@@ -258,17 +391,26 @@ pub fn Diagram(props: &DiagramProps) -> Html {
 
     let n_nodes = data.run.nodes().len();
     let vp = Viewport { width, top: view.0, height: view.1 };
-    let d = layout::layout(data.events(), &data.rows, n_nodes, props.cursor, vp);
+    let shapes = use_memo((data.clone(), vp), |(data, vp)| {
+        layout::layout(data.events(), &data.rows, data.run.nodes().len(), None, *vp)
+    });
+    let d = &*shapes;
+    let cursor_y = match props.clock {
+        Some(clock) => data.rows.clock_y(clock),
+        None => data.rows.cursor_y(data.events(), props.cursor),
+    };
     let selected_node = match props.selected {
         Selection::Node(n) => Some(n),
         _ => None,
     };
-    let selected_msg = match props.selected {
-        Selection::Message(m) => Some(m),
-        _ => None,
-    };
+    // Once a violation has happened, the chain of events that led to it stands out.
+    let trail = use_memo((data.clone(), props.cursor), |(d, c)| d.trail_at(*c));
+    let trail = Rc::new((*trail).clone());
     let cursor_row = props.cursor.and_then(|c| data.rows.y.get(c as usize).copied());
-    let time = data.time_at(props.cursor);
+    let time = match props.clock {
+        Some(clock) => clock.unwrap_or(0),
+        None => data.time_at(props.cursor),
+    };
     let cursor_label = match props.cursor {
         Some(c) => format!("#{c}"),
         None => "start".into(),
@@ -282,7 +424,7 @@ pub fn Diagram(props: &DiagramProps) -> Html {
                     let node = l.node;
                     let cb = props.on_action.clone();
                     let onclick = Callback::from(move |_: MouseEvent| cb.emit(Action::Select(Selection::Node(node))));
-                    let class = if selected_node == Some(node) { "lane-name selected" } else { "lane-name" };
+                    let class = classes!("lane-name", role_classes(spec.map_or("", |s| s.role.as_str())), (selected_node == Some(node)).then_some("selected"));
                     html! {
                         <g key={l.node} class={class} {onclick}>
                             <text x={fmt(l.x)} y="15" text-anchor="middle" class="lane-title">
@@ -321,53 +463,15 @@ pub fn Diagram(props: &DiagramProps) -> Html {
                 { cursor_row.map(|y| html! {
                     <rect class="row-now" x="0" y={fmt(y - layout::ROW / 2.0)} width="100%" height={fmt(layout::ROW)} />
                 }).unwrap_or_default() }
-                <g class="lanes">
-                    { for d.lanes.iter().map(|l| html! {
-                        <line key={l.node} class={if selected_node == Some(l.node) { "lane lane-selected" } else { "lane" }}
-                            x1={fmt(l.x)} y1="0" x2={fmt(l.x)} y2={fmt(d.height)} />
-                    }) }
+                <DiagramBody data={data.clone()} shapes={Shapes(shapes.clone())} selected={props.selected}
+                    trail={trail.clone()} on_action={props.on_action.clone()} />
+                <g class="packets" aria-hidden="true">
+                    { for d.arrows.iter().filter_map(|a| packet(a, props.cursor, cursor_y)) }
                 </g>
-                <g class="bands">
-                    { for d.bands.iter().map(|b| band(b, selected_node == Some(b.node))) }
-                </g>
-                <g class="ticks">
-                    { for d.ticks.iter().map(|t| html! {
-                        <text key={t.id} class="tick" x={fmt(GUTTER - 6.0)} y={fmt(t.y + 4.0)} text-anchor="end">
-                            { format!("t={}", t.time) }
-                        </text>
-                    }) }
-                </g>
-                <g class="arrows">
-                    { for d.arrows.iter().map(|a| arrow(a, data, selected_msg == Some(a.send), &props.on_action)) }
-                </g>
-                <g class="marks">
-                    { for d.marks.iter().map(|m| {
-                        let id: EventId = m.id;
-                        let cb = props.on_action.clone();
-                        let onclick = Callback::from(move |_: MouseEvent| cb.emit(Action::Seek(Some(id))));
-                        let label_class = match m.kind {
-                            MarkKind::Decide(Outcome::Commit) => "mark-label decide-commit",
-                            MarkKind::Decide(Outcome::Abort) => "mark-label decide-abort",
-                            MarkKind::Decide(_) => "mark-label decide-other",
-                            MarkKind::Crash => "mark-label crash-label",
-                            MarkKind::Drop => "mark-label drop-label",
-                            MarkKind::Network => "mark-label network-label",
-                            MarkKind::Phase(_) => "mark-label phase-label",
-                            MarkKind::Persist => "mark-label persist-label",
-                            _ => "mark-label",
-                        };
-                        html! {
-                            <g key={m.id} class={mark_class(m.kind)} data-event={m.id.to_string()} {onclick}>
-                                { glyph(m) }
-                                { m.label.as_ref().map(|l| text(l, label_class)).unwrap_or_default() }
-                            </g>
-                        }
-                    }) }
-                </g>
-                <rect class="future" x="0" y={fmt(d.cursor_y)} width="100%" height={fmt((d.height - d.cursor_y).max(0.0))} />
+                <rect class="future" x="0" y={fmt(cursor_y)} width="100%" height={fmt((d.height - cursor_y).max(0.0))} />
                 <g class="cursor">
-                    <line x1="0" y1={fmt(d.cursor_y)} x2="100%" y2={fmt(d.cursor_y)} />
-                    <text x="3" y={fmt(d.cursor_y - 3.0)}>{ format!("▶ t={time}") }</text>
+                    <line x1="0" y1={fmt(cursor_y)} x2="100%" y2={fmt(cursor_y)} />
+                    <text x="3" y={fmt(cursor_y - 3.0)}>{ format!("▶ t={time}") }</text>
                 </g>
             </svg>
         </div>

@@ -23,7 +23,7 @@ const MAX_IN_FLIGHT: usize = 8;
 #[component]
 pub fn FaultPanel(props: &FaultProps) -> Html {
     let data = &props.data;
-    let views = use_memo((props.data.clone(), props.cursor), |(d, c)| d.run.views_at(*c));
+    let views = props.data.views(props.cursor);
     let side = use_state(BTreeSet::<String>::new);
     let cut_from = use_state(|| 0usize);
     let cut_to = use_state(|| 1usize);

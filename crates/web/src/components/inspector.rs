@@ -73,7 +73,7 @@ pub fn Inspector(props: &InspectorProps) -> Html {
             }
         }
         Selection::Node(n) => {
-            let views = data.run.views_at(props.cursor);
+            let views = data.views(props.cursor);
             let Some(v) = views.get(n as usize) else { return html! {} };
             html! {
                 <>

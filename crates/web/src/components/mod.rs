@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod cards;
+pub mod compare;
 pub mod controls;
 pub mod diagram;
 pub mod faults;
