@@ -773,6 +773,13 @@ impl AppState {
             Action::CloseOverlays => self.with(|s| s.help = false),
             Action::DismissError => self.with(|s| s.error = None),
             Action::ShowError(e) => self.with(|s| s.error = Some(e)),
+            // A pasted share link names a single run: it closes the compare view.
+            Action::OpenLink(hash) => self
+                .with(|s| {
+                    s.compare = None;
+                    s.playing = false;
+                })
+                .reduce(Action::OpenLink(hash)),
             Action::Seek(Some(_))
             | Action::LoadPreset(_)
             | Action::SetProtocol(_)
@@ -1159,8 +1166,14 @@ mod link_tests {
         let back = next.reduce(Action::Undo);
         assert!(Rc::ptr_eq(&back.data, &s.data));
         assert_eq!(back.cursor, Some(5));
-        let broken = s.reduce(Action::OpenLink("#v=1&p=nope".into()));
+        let broken = s.clone().reduce(Action::OpenLink("#v=1&p=nope".into()));
         assert!(broken.error.clone().unwrap_or_default().contains("could not be opened"));
+        // The compare view closes for a pasted link: a link names one run.
+        let comparing = s.reduce(Action::ToggleCompare);
+        assert!(comparing.compare.is_some());
+        let opened = comparing.reduce(Action::OpenLink(other.link()));
+        assert!(opened.compare.is_none());
+        assert_eq!(opened.scenario(), other.scenario());
     }
 
     #[test]
