@@ -244,6 +244,8 @@ pub enum Action {
     SetCompare(CompareSettings),
     /// A problem found outside the reducer (a file that cannot be read).
     ShowError(String),
+    /// A share link (URL hash) opened while the app runs; one undo goes back.
+    OpenLink(String),
 }
 
 impl Default for AppState {
@@ -653,6 +655,23 @@ impl Reducible for AppState {
             }
             Action::SetCompare(_) => self,
             Action::ShowError(e) => self.with(|s| s.error = Some(e)),
+            Action::OpenLink(hash) => {
+                if hash == self.link() {
+                    return self;
+                }
+                match AppState::from_link(&hash) {
+                    None => self,
+                    Some(mut next) => {
+                        next.undo = self.undo.clone();
+                        next.undo.push((self.data.clone(), self.cursor));
+                        if next.undo.len() > 50 {
+                            next.undo.remove(0);
+                        }
+                        next.notice = Some("link opened (undo goes back)".into());
+                        Rc::new(next)
+                    }
+                }
+            }
         }
     }
 }
@@ -755,6 +774,13 @@ impl AppState {
             Action::CloseOverlays => self.with(|s| s.help = false),
             Action::DismissError => self.with(|s| s.error = None),
             Action::ShowError(e) => self.with(|s| s.error = Some(e)),
+            // A pasted share link names a single run: it closes the compare view.
+            Action::OpenLink(hash) => self
+                .with(|s| {
+                    s.compare = None;
+                    s.playing = false;
+                })
+                .reduce(Action::OpenLink(hash)),
             Action::Seek(Some(_))
             | Action::LoadPreset(_)
             | Action::SetProtocol(_)
@@ -1127,6 +1153,28 @@ mod link_tests {
             "{link}"
         );
         round_trip(&s);
+    }
+
+    #[test]
+    fn a_link_opened_while_running_replaces_the_run_and_undo_comes_back() {
+        let s = Rc::new(AppState::default()).reduce(Action::Seek(Some(5)));
+        let other = open("#v=1&p=two_pc/vote_no&at=9");
+        let next = s.clone().reduce(Action::OpenLink(other.link()));
+        assert_eq!(next.scenario(), other.scenario());
+        assert_eq!(next.cursor, Some(9));
+        assert!(Rc::ptr_eq(&next.clone().reduce(Action::OpenLink(next.link())), &next));
+        assert!(Rc::ptr_eq(&next.clone().reduce(Action::OpenLink("#top".into())), &next));
+        let back = next.reduce(Action::Undo);
+        assert!(Rc::ptr_eq(&back.data, &s.data));
+        assert_eq!(back.cursor, Some(5));
+        let broken = s.clone().reduce(Action::OpenLink("#v=1&p=nope".into()));
+        assert!(broken.error.clone().unwrap_or_default().contains("could not be opened"));
+        // The compare view closes for a pasted link: a link names one run.
+        let comparing = s.reduce(Action::ToggleCompare);
+        assert!(comparing.compare.is_some());
+        let opened = comparing.reduce(Action::OpenLink(other.link()));
+        assert!(opened.compare.is_none());
+        assert_eq!(opened.scenario(), other.scenario());
     }
 
     #[test]

@@ -161,6 +161,12 @@ async fn a_share_link_opens_the_same_run_at_the_same_moment() {
     app.key("ArrowRight").await;
     let next = s.clone().reduce(Action::Step(1));
     assert_eq!(location().hash().unwrap(), next.link());
+    // A link pasted into the address bar of the open app opens too (no reload happens).
+    location().set_hash("#v=1&p=two_pc/vote_no&at=start").unwrap();
+    app.until("the pasted link", |a| a.text(".narration").contains("Before the first event")).await;
+    let select: HtmlSelectElement =
+        app.one("select[aria-label='Scenario preset']").dyn_into().unwrap();
+    assert_eq!(select.value(), "two_pc/vote_no");
     drop(app);
     set_hash("");
 }

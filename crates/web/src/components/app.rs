@@ -12,7 +12,7 @@ use super::narration::{EventLog, Narration};
 use super::overlays::{Help, Import};
 use super::properties::Properties;
 use crate::embed::{Controls, EmbedOptions};
-use crate::hooks::{use_keyboard, use_playback, Shortcut};
+use crate::hooks::{use_hash_change, use_keyboard, use_playback, Shortcut};
 use crate::state::{Action, AppState, Jump};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -108,6 +108,7 @@ pub fn App(props: &AppProps) -> Html {
     };
     let dispatch: Callback<Action> = (*dispatch).clone();
     use_playback(state.playing, state.speed, dispatch.clone());
+    use_hash_change(use_address, dispatch.reform(Action::OpenLink));
     {
         let dispatch = dispatch.clone();
         let scope = embed.is_some().then(|| root.clone());

@@ -107,7 +107,12 @@ pub fn ShareLink(props: &ShareLinkProps) -> Html {
     html! {
         <span class="share">
             <button class="share-button" {onclick} aria-haspopup="dialog"
-                title="Copy a link to this moment of this run">{"🔗 Copy link"}</button>
+                title="Copy a link to this moment of this run">
+                <svg class="icon" width="14" height="14" viewBox="0 0 16 16" aria-hidden="true"
+                    stroke="currentColor" stroke-width="1.8" stroke-linecap="round">
+                    <path fill="none" d="M6.5 9.5l3-3M7.2 4.3l1.3-1.3a2.6 2.6 0 0 1 3.7 3.7l-1.4 1.4M8.8 11.7l-1.3 1.3a2.6 2.6 0 0 1-3.7-3.7l1.4-1.4" />
+                </svg>
+                {" Copy link"}</button>
             if let Some(url) = (*shown).clone() {
                 <div class="share-pop" role="dialog" aria-label="Link to this moment" {onkeydown}>
                     <label class="share-label" for="cs-share-url">{"Link to this moment"}</label>
