@@ -466,7 +466,7 @@ async fn a_widget_scenario_height_and_autoplay() {
     assert!(w.text(".cs-embed-title").contains("shipping is down"));
     let scroller: HtmlElement = w.one(".diagram-scroll").dyn_into().unwrap();
     assert_eq!(scroller.style().get_property_value("height").unwrap(), "300px");
-    assert_eq!(scroller.client_height(), 300, "the height attribute sizes the diagram");
+    assert_eq!(scroller.offset_height(), 300, "the height attribute sizes the diagram");
     // Autoplay starts from the beginning and plays (the browser asks for no reduced motion).
     assert!(w.text("button.play").contains("Pause"));
     assert!(w.text(".narration").contains("Before the first event"));

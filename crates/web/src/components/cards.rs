@@ -134,7 +134,10 @@ pub fn NodeCards(props: &CardsProps) -> Html {
                     <article key={v.name.clone()} class={classes!("card", (!v.up).then_some("card-down"), v.blocked.is_some().then_some("card-blocked"), selected.then_some("card-selected"))}
                         aria-label={format!("{} ({})", v.name, v.role)} data-node={v.name.clone()}>
                         <header>
-                            <button class="plain card-title" {onclick} aria-label={format!("Inspect {}", v.name)}>
+                            // The visible name is the button's name too (no aria-label that
+                            // would differ from what a speech-input user sees).
+                            <button class="plain card-title" {onclick} title={format!("Inspect {}", v.name)}>
+                                <span class="sr-only">{"Inspect "}</span>
                                 <strong>{ v.name.clone() }</strong>
                                 <span class="muted">{ format!(" {}", v.role) }</span>
                             </button>
