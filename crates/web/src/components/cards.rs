@@ -106,6 +106,7 @@ pub fn node_details(v: &NodeView) -> Html {
 
 #[component]
 pub fn NodeCards(props: &CardsProps) -> Html {
+    let role = super::use_panel_role();
     let data = props.data.clone();
     let views = use_memo((props.data.clone(), props.cursor), |(d, c)| d.run.views_at(*c));
     let initial = use_memo(props.data.clone(), |d| d.run.views_at(None));
@@ -120,7 +121,7 @@ pub fn NodeCards(props: &CardsProps) -> Html {
     });
     let kinds = data.run.kinds();
     html! {
-        <section class="cards" aria-label="Node state at the cursor">
+        <section class="cards" aria-label="Node state at the cursor" {role}>
             { for views.iter().enumerate().map(|(i, v)| {
                 let node = i as u32;
                 let cb = props.on_action.clone();
