@@ -311,6 +311,15 @@ test("axe-core: no serious or critical violation on the app page and the course 
     const app = await open("index.html", { colorScheme });
     await app.page.locator("#app svg.diagram .arrow").first().waitFor({ timeout: 20_000 });
     const appBad = await audit(app.page, `app page (${colorScheme})`);
+    // And with a message in the inspector, the fault panel's network section open and the
+    // keyboard help dialog up.
+    await app.page.locator(".arrow[data-send='2']").focus();
+    await app.page.keyboard.press("Enter");
+    await app.page.locator(".inspector .payload").waitFor({ timeout: 5_000 });
+    await app.page.locator(".partition summary").click();
+    await app.page.keyboard.press("?");
+    await app.page.locator("[role=dialog]").waitFor({ timeout: 5_000 });
+    appBad.push(...await audit(app.page, `app page, inspector and help open (${colorScheme})`));
     await app.context.close();
 
     const course = await open("course.html", { colorScheme });
