@@ -135,6 +135,7 @@ fn document() -> web_sys::Document {
 async fn mounts_and_draws_the_happy_path() {
     let app = Mounted::new(None).await;
     assert_eq!(app.all(".lanes .lane").len(), 4, "one lane per node");
+    assert!(app.one(".properties").get_attribute("role").is_none(), "a region in the full app");
     let titles: Vec<String> =
         app.all(".lane-title").iter().filter_map(|t| t.text_content()).collect();
     assert_eq!(titles, ["coord", "p1", "p2", "p3"]);
@@ -374,6 +375,9 @@ async fn two_widgets_on_one_page_are_independent() {
     assert!(b.text(".cs-embed-title").contains("commit by timeout"));
     assert_eq!(b.one(".cs-app").get_attribute("data-theme").as_deref(), Some("dark"));
     assert_eq!(a.one(".cs-app").get_attribute("role").as_deref(), Some("region"));
+    // Inside a widget the panels are groups: the widget is the one landmark.
+    assert_eq!(a.one(".properties").get_attribute("role").as_deref(), Some("group"));
+    assert_eq!(a.one(".pane-diagram").get_attribute("role").as_deref(), Some("group"));
     assert!(a.text(".narration").contains("Before the first event"));
     assert!(b.text(".narration-tag").starts_with("#3"), "{}", b.text(".narration-tag"));
     // The diagram names its text alternative, and ids differ between the widgets.

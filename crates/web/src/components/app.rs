@@ -11,6 +11,7 @@ use super::inspector::Inspector;
 use super::narration::{EventLog, Narration};
 use super::overlays::{Help, Import};
 use super::properties::Properties;
+use super::InWidget;
 use crate::embed::{Controls, EmbedOptions};
 use crate::hooks::{use_hash_change, use_keyboard, use_playback, Shortcut};
 use crate::state::{Action, AppState, Jump};
@@ -191,7 +192,7 @@ pub fn App(props: &AppProps) -> Html {
             <Narration data={data.clone()} cursor={s.cursor} />
             { notice.unwrap_or_default() }
             <div class="cs-main">
-                <section class="pane-diagram" aria-label="Space-time diagram">
+                <section class="pane-diagram" aria-label="Space-time diagram" role={embed.is_some().then_some("group")}>
                     <Diagram data={data.clone()} cursor={s.cursor} selected={s.selected} {height}
                         described_by={log_id.clone()} on_action={dispatch.clone()} />
                     <Legend />
@@ -252,7 +253,9 @@ pub fn App(props: &AppProps) -> Html {
                         { open.unwrap_or_default() }
                     </div>
                     if controls.scenario { { toolbar } }
-                    <div class="cs-body">{ body }</div>
+                    <ContextProvider<InWidget> context={InWidget(true)}>
+                        <div class="cs-body">{ body }</div>
+                    </ContextProvider<InWidget>>
                     { overlays }
                 </div>
             }

@@ -133,6 +133,7 @@ pub fn node_details(v: &NodeView) -> Html {
 
 #[component]
 pub fn NodeCards(props: &CardsProps) -> Html {
+    let role = super::use_panel_role();
     let data = props.data.clone();
     let views = props.data.views(props.cursor);
     let initial = use_memo(props.data.clone(), |d| d.run.views_at(None));
@@ -147,7 +148,7 @@ pub fn NodeCards(props: &CardsProps) -> Html {
     });
     let kinds = data.run.kinds();
     html! {
-        <section class="cards" aria-label="Node state at the cursor">
+        <section class="cards" aria-label="Node state at the cursor" {role}>
             { for views.iter().enumerate().map(|(i, v)| {
                 let node = i as u32;
                 let cb = props.on_action.clone();
@@ -161,7 +162,10 @@ pub fn NodeCards(props: &CardsProps) -> Html {
                     <article key={v.name.clone()} class={classes!("card", (!v.tables.is_empty()).then_some("card-wide"), (!v.up).then_some("card-down"), v.blocked.is_some().then_some("card-blocked"), selected.then_some("card-selected"))}
                         aria-label={format!("{} ({})", v.name, v.role)} data-node={v.name.clone()}>
                         <header>
-                            <button class="plain card-title" {onclick} aria-label={format!("Inspect {}", v.name)}>
+                            // The visible name is the button's name too (no aria-label that
+                            // would differ from what a speech-input user sees).
+                            <button class="plain card-title" {onclick} title={format!("Inspect {}", v.name)}>
+                                <span class="sr-only">{"Inspect "}</span>
                                 <strong>{ v.name.clone() }</strong>
                                 <span class="muted">{ format!(" {}", v.role) }</span>
                             </button>

@@ -103,6 +103,7 @@ fn arrow(
         let cb = on_action.clone();
         Callback::from(move |_: MouseEvent| cb.emit(Action::Select(Selection::Message(id))))
     };
+    let on_label = onclick.clone();
     let onkeydown = {
         let cb = on_action.clone();
         Callback::from(move |e: KeyboardEvent| {
@@ -134,16 +135,23 @@ fn arrow(
     } else {
         html! {}
     };
+    // The button is the drawing; its name says everything. The label beside it (often
+    // truncated) and the ×2 badge are a picture of that name, hidden from assistive
+    // technology and kept outside the button, so its visible text never contradicts it.
     html! {
-        <g key={format!("a{}", a.key)} class={class} role="button" tabindex="0"
-            aria-label={aria.clone()} data-send={id.to_string()} {onclick} {onkeydown}>
-            <title>{ aria }</title>
-            <line class="hit" x1={fmt(a.x1)} y1={fmt(a.y1)} x2={fmt(a.x2)} y2={fmt(a.y2)} />
-            <line class="shaft" x1={fmt(a.x1)} y1={fmt(a.y1)} x2={fmt(a.x2)} y2={fmt(a.y2)} marker-end={marker} />
-            <circle class="tail" cx={fmt(a.x1)} cy={fmt(a.y1)} r="2.5" />
-            { cross }
-            { dup_badge }
-            { a.label.as_ref().map(|l| text(l, "msg-label")).unwrap_or_default() }
+        <g key={format!("a{}", a.key)} class={if selected { "msg msg-selected" } else { "msg" }}>
+            <g class={class} role="button" tabindex="0"
+                aria-label={aria.clone()} data-send={id.to_string()} {onclick} {onkeydown}>
+                <title>{ aria }</title>
+                <line class="hit" x1={fmt(a.x1)} y1={fmt(a.y1)} x2={fmt(a.x2)} y2={fmt(a.y2)} />
+                <line class="shaft" x1={fmt(a.x1)} y1={fmt(a.y1)} x2={fmt(a.x2)} y2={fmt(a.y2)} marker-end={marker} />
+                <circle class="tail" cx={fmt(a.x1)} cy={fmt(a.y1)} r="2.5" />
+                { cross }
+            </g>
+            <g class="msg-deco" aria-hidden="true" onclick={on_label}>
+                { dup_badge }
+                { a.label.as_ref().map(|l| text(l, "msg-label")).unwrap_or_default() }
+            </g>
         </g>
     }
 }

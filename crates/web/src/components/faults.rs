@@ -22,6 +22,7 @@ const MAX_IN_FLIGHT: usize = 8;
 
 #[component]
 pub fn FaultPanel(props: &FaultProps) -> Html {
+    let role = super::use_panel_role();
     let data = &props.data;
     let views = props.data.views(props.cursor);
     let side = use_state(BTreeSet::<String>::new);
@@ -126,7 +127,7 @@ pub fn FaultPanel(props: &FaultProps) -> Html {
     let undo = Callback::from(move |_| cb.emit(Action::Undo));
 
     html! {
-        <section class="panel faults" aria-label="Inject faults">
+        <section class="panel faults" aria-label="Inject faults" {role}>
             <h2>{"Inject a fault "}<span class="muted">{ at }</span></h2>
             <div class="fault-row">{ for node_rows }</div>
             <details class="partition">

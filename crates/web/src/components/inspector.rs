@@ -16,6 +16,7 @@ pub struct InspectorProps {
 
 #[component]
 pub fn Inspector(props: &InspectorProps) -> Html {
+    let role = super::use_panel_role();
     let data = &props.data;
     let cb = props.on_action.clone();
     let close = Callback::from(move |_| cb.emit(Action::Select(Selection::None)));
@@ -26,7 +27,7 @@ pub fn Inspector(props: &InspectorProps) -> Html {
     let body = match props.selected {
         Selection::None => {
             return html! {
-                <section class="panel inspector inspector-empty" aria-label="Inspector">
+                <section class="panel inspector inspector-empty" aria-label="Inspector" {role}>
                     <p class="muted">{"Click a message arrow or a node to inspect it."}</p>
                 </section>
             }
@@ -84,7 +85,7 @@ pub fn Inspector(props: &InspectorProps) -> Html {
         }
     };
     html! {
-        <section class="panel inspector" aria-label="Inspector">
+        <section class="panel inspector" aria-label="Inspector" {role}>
             <button class="plain close" aria-label="close the inspector" onclick={close}>{"✕"}</button>
             { body }
         </section>

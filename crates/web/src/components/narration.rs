@@ -46,13 +46,14 @@ const LOG_AFTER: usize = 6;
 
 #[component]
 pub fn EventLog(props: &EventLogProps) -> Html {
+    let role = super::use_panel_role();
     let events = props.data.events();
     let at = props.cursor.map_or(0, |c| c as usize);
     let from = at.saturating_sub(LOG_BEFORE);
     let to = (at + LOG_AFTER + 1).min(events.len());
     let nodes = props.data.run.nodes();
     html! {
-        <section class="panel event-log" aria-label="Event log" id={props.id.clone()}>
+        <section class="panel event-log" aria-label="Event log" id={props.id.clone()} {role}>
             <h2>{"Event log"}<span class="muted">{ format!(" {} events", events.len()) }</span></h2>
             <ol class="log-list" start={from.to_string()}>
                 { for events.get(from..to).unwrap_or(&[]).iter().map(|e| {

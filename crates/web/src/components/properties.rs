@@ -14,9 +14,10 @@ pub struct PropertiesProps {
 
 #[component]
 pub fn Properties(props: &PropertiesProps) -> Html {
+    let role = super::use_panel_role();
     let list = use_memo(props.data.clone(), |d| d.run.properties());
     html! {
-        <section class="panel properties" aria-label="Properties">
+        <section class="panel properties" aria-label="Properties" {role}>
             <h2>{"Properties"}</h2>
             <ul class="props">
                 { for list.iter().map(|p| {
