@@ -240,6 +240,8 @@ async fn dropping_an_in_flight_commit_shows_a_cross_and_a_retry() {
     assert!(app.text(".narration-tag").starts_with("#30"), "{}", app.text(".narration-tag"));
     let flying = app.all(".flying");
     assert_eq!(flying.len(), 3, "three Commits in flight");
+    assert_eq!(app.all(".packet").len(), 3, "each message in flight is a dot on the cursor line");
+    assert_eq!(app.all(".packet[data-send='29']").len(), 1);
     app.click(".flying[data-send='29'] [data-fault='drop']").await;
     assert_eq!(app.all(".arrow-dropped").len(), 1);
     assert_eq!(app.all(".arrow-dropped .cross").len(), 1);

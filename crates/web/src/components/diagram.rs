@@ -463,7 +463,6 @@ pub fn Diagram(props: &DiagramProps) -> Html {
     };
     // Once a violation has happened, the chain of events that led to it stands out.
     let trail = use_memo((data.clone(), props.cursor), |(d, c)| d.trail_at(*c));
-    let trail = Rc::new((*trail).clone());
     let cursor_row = props.cursor.and_then(|c| data.rows.y.get(c as usize).copied());
     let time = match props.clock {
         Some(clock) => clock.unwrap_or(0),
