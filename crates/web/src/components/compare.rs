@@ -4,10 +4,10 @@
 //! comes from `crate::compare::CompareData`; nothing here is specific to a protocol.
 
 use super::cards::phase_chip;
-use super::controls::icon;
+use super::controls::{icon, on_click, on_scrub, on_speed};
 use super::diagram::Diagram;
 use crate::compare::{CompareData, Settings, Side, MAX_PARTICIPANTS};
-use crate::state::{Action, Selection, SPEEDS};
+use crate::state::{Action, Selection, SPEED_LABELS};
 use commitscope_engine::Time;
 use commitscope_protocols::compare::{FaultResult, Verdict, FAULT_PLANS, MAX_FAULTS, VARIANTS};
 use std::rc::Rc;
@@ -111,22 +111,8 @@ fn controls(s: Settings, on_action: &Callback<Action>) -> Html {
 /// Start, back, play, forward, end, speed and a scrubber over the one clock.
 fn transport(props: &CompareProps) -> Html {
     let d = &props.data;
-    let a = |action: Action| {
-        let cb = props.on_action.clone();
-        Callback::from(move |_: MouseEvent| cb.emit(action.clone()))
-    };
-    let cb = props.on_action.clone();
-    let on_scrub = Callback::from(move |e: InputEvent| {
-        if let Ok(t) = e.target_unchecked_into::<HtmlInputElement>().value().parse::<u64>() {
-            cb.emit(Action::SeekTime(t));
-        }
-    });
-    let cb = props.on_action.clone();
-    let on_speed = Callback::from(move |e: Event| {
-        if let Ok(i) = e.target_unchecked_into::<HtmlSelectElement>().value().parse::<usize>() {
-            cb.emit(Action::SetSpeed(i));
-        }
-    });
+    let a = |action: Action| on_click(&props.on_action, action);
+    let (on_speed, on_scrub) = (on_speed(&props.on_action), on_scrub(&props.on_action));
     let end = d.end_time();
     let clock = match props.time {
         Some(t) => format!("t={t}/{end}"),
@@ -152,8 +138,8 @@ fn transport(props: &CompareProps) -> Html {
                 <label class="speed">
                     <span class="sr-only">{"Speed"}</span>
                     <select onchange={on_speed} aria-label="Playback speed">
-                        { for SPEEDS.iter().enumerate().map(|(i, s)| html! {
-                            <option value={i.to_string()} selected={i == props.speed}>{ format!("{s}×") }</option>
+                        { for SPEED_LABELS.iter().enumerate().map(|(i, s)| html! {
+                            <option value={i.to_string()} selected={i == props.speed}>{ *s }</option>
                         }) }
                     </select>
                 </label>

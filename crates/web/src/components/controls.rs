@@ -190,25 +190,37 @@ pub struct PlaybackProps {
     pub on_action: Callback<Action>,
 }
 
-#[component]
-pub fn Playback(props: &PlaybackProps) -> Html {
-    let data = &props.data;
-    let a = |action: Action| {
-        let cb = props.on_action.clone();
-        Callback::from(move |_: MouseEvent| cb.emit(action.clone()))
-    };
-    let cb = props.on_action.clone();
-    let on_speed = Callback::from(move |e: Event| {
+/// A button's click that emits `action`.
+pub(crate) fn on_click(on_action: &Callback<Action>, action: Action) -> Callback<MouseEvent> {
+    let cb = on_action.clone();
+    Callback::from(move |_: MouseEvent| cb.emit(action.clone()))
+}
+
+/// The speed picker's change: the index into `SPEEDS`.
+pub(crate) fn on_speed(on_action: &Callback<Action>) -> Callback<Event> {
+    let cb = on_action.clone();
+    Callback::from(move |e: Event| {
         if let Ok(i) = e.target_unchecked_into::<HtmlSelectElement>().value().parse::<usize>() {
             cb.emit(Action::SetSpeed(i));
         }
-    });
-    let cb = props.on_action.clone();
-    let on_scrub = Callback::from(move |e: InputEvent| {
+    })
+}
+
+/// The time scrubber's input: a virtual time.
+pub(crate) fn on_scrub(on_action: &Callback<Action>) -> Callback<InputEvent> {
+    let cb = on_action.clone();
+    Callback::from(move |e: InputEvent| {
         if let Ok(t) = e.target_unchecked_into::<HtmlInputElement>().value().parse::<u64>() {
             cb.emit(Action::SeekTime(t));
         }
-    });
+    })
+}
+
+#[component]
+pub fn Playback(props: &PlaybackProps) -> Html {
+    let data = &props.data;
+    let a = |action: Action| on_click(&props.on_action, action);
+    let (on_speed, on_scrub) = (on_speed(&props.on_action), on_scrub(&props.on_action));
     let time = data.time_at(props.cursor);
     let end = data.rows.end_time;
     let n = data.events().len();
