@@ -604,3 +604,12 @@ fn a_rejected_scenario_reports_one_error_and_runs_nothing() {
     assert_eq!(scenario_error(&bad), first);
     assert!(try_run_json(&good).is_ok());
 }
+
+#[test]
+fn every_preset_has_a_title_and_the_picker_reads_the_one_the_scenario_has() {
+    for p in PRESETS {
+        let title = p.scenario().title;
+        assert!(title.is_some(), "{} has no title", p.id);
+        assert_eq!(title.as_deref(), Some(p.title()), "{}", p.id);
+    }
+}

@@ -2,6 +2,7 @@
 //! Each is a JSON file under `presets/`, readable by course authors as an example.
 
 use commitscope_engine::Scenario;
+use std::sync::OnceLock;
 
 #[derive(Clone, Debug)]
 pub struct Preset {
@@ -15,8 +16,21 @@ impl Preset {
         Scenario::from_json(self.json)
             .unwrap_or_else(|e| panic!("preset {} is invalid: {e}", self.id))
     }
-    pub fn title(&self) -> String {
-        self.scenario().title.unwrap_or_else(|| self.id.to_string())
+    /// The scenario's title (or the id). Read once for every preset — pickers list them
+    /// all on every render — and without parsing the whole scenario.
+    pub fn title(&self) -> &'static str {
+        #[derive(serde::Deserialize)]
+        struct Titled {
+            title: Option<String>,
+        }
+        static TITLES: OnceLock<Vec<Option<String>>> = OnceLock::new();
+        let titles = TITLES.get_or_init(|| {
+            ALL.iter()
+                .map(|p| serde_json::from_str::<Titled>(p.json).ok().and_then(|t| t.title))
+                .collect()
+        });
+        let i = ALL.iter().position(|p| p.id == self.id);
+        i.and_then(|i| titles[i].as_deref()).unwrap_or(self.id)
     }
 }
 

@@ -157,10 +157,11 @@ async fn a_share_link_opens_the_same_run_at_the_same_moment() {
     assert_eq!(event.kind, "crash", "the fault was at the cursor");
     assert_eq!(app.all(".band-down").len(), 1, "p2 is down");
     assert!(!app.has(".error"), "{}", app.root.inner_html());
-    // The address follows the cursor: it is always a link to this moment.
+    // The address follows the cursor once it rests: it is a link to this moment.
     app.key("ArrowRight").await;
     let next = s.clone().reduce(Action::Step(1));
-    assert_eq!(location().hash().unwrap(), next.link());
+    app.until("the address to follow the cursor", |_| location().hash().unwrap() == next.link())
+        .await;
     // A link pasted into the address bar of the open app opens too (no reload happens).
     location().set_hash("#v=1&p=two_pc/vote_no&at=start").unwrap();
     app.until("the pasted link", |a| a.text(".narration").contains("Before the first event")).await;

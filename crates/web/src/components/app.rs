@@ -48,6 +48,19 @@ thread_local! {
     static NEXT_ID: Cell<u32> = const { Cell::new(0) };
 }
 
+/// How long the cursor rests before the address bar follows it.
+const ADDRESS_DELAY_MS: u32 = 250;
+
+fn write_address(hash: &str) {
+    if let Some(w) = web_sys::window() {
+        if w.location().hash().ok().as_deref() != Some(hash) {
+            if let Ok(h) = w.history() {
+                let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(hash));
+            }
+        }
+    }
+}
+
 /// A prefix for element ids unique to one app on the page (several widgets share a page).
 fn unique_prefix() -> String {
     NEXT_ID.with(|n| {
@@ -85,22 +98,18 @@ pub fn App(props: &AppProps) -> Html {
     let ids = use_memo((), |_| unique_prefix());
     let log_id = format!("{ids}-log");
     let root = use_node_ref();
-    // The address is a link to this moment of this run.
+    // The address is a link to this moment of this run, written once the cursor rests: a
+    // history entry per step would be needless work while playing (and browsers limit how
+    // often a page may replace it).
     use_effect_with((state.data.clone(), state.cursor), {
         let state = state.clone();
         move |_| {
-            if !use_address {
-                return;
-            }
-            let hash = state.link();
-            if let Some(w) = web_sys::window() {
-                if w.location().hash().ok().as_deref() != Some(hash.as_str()) {
-                    if let Ok(h) = w.history() {
-                        let _ =
-                            h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&hash));
-                    }
-                }
-            }
+            let timer = use_address.then(|| {
+                gloo_timers::callback::Timeout::new(ADDRESS_DELAY_MS, move || {
+                    write_address(&state.link())
+                })
+            });
+            move || drop(timer)
         }
     });
     let dispatch = {

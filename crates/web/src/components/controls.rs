@@ -49,25 +49,20 @@ fn switches(scenario: &commitscope_engine::Scenario, on_action: &Callback<Action
     }
 }
 
-/// The presets, grouped by protocol.
-fn preset_options(current: &str) -> Html {
-    html! {
-        { for ProtocolKind::ALL.iter().map(|k| {
-            let prefix = format!("{}/", k.name());
-            html! {
-                <optgroup label={k.title()}>
-                    { for presets::ALL.iter().filter(|p| p.id.starts_with(&prefix)).map(|p| html! {
-                        <option value={p.id} selected={p.id == current}>{ p.title() }</option>
-                    }) }
-                </optgroup>
-            }
-        }) }
-    }
+#[derive(Properties, PartialEq)]
+struct PresetPickerProps {
+    /// The preset on screen, or "" for a scenario of the user's own.
+    current: &'static str,
+    /// Shown for a scenario of the user's own.
+    custom: AttrValue,
+    on_action: Callback<Action>,
 }
 
+/// The presets, grouped by protocol: a component of its own, so that a step (which
+/// re-renders the toolbar for its share link) does not rebuild the long list.
 #[component]
-pub fn Toolbar(props: &ToolbarProps) -> Html {
-    let scenario = props.data.run.scenario();
+fn PresetPicker(props: &PresetPickerProps) -> Html {
+    let current = props.current;
     let cb = props.on_action.clone();
     let on_preset = Callback::from(move |e: Event| {
         let v = e.target_unchecked_into::<HtmlSelectElement>().value();
@@ -75,6 +70,28 @@ pub fn Toolbar(props: &ToolbarProps) -> Html {
             cb.emit(Action::LoadPreset(v));
         }
     });
+    html! {
+        <select onchange={on_preset} aria-label="Scenario preset">
+            if current.is_empty() {
+                <option value="" selected=true>{ props.custom.clone() }</option>
+            }
+            { for ProtocolKind::ALL.iter().map(|k| {
+                let prefix = format!("{}/", k.name());
+                html! {
+                    <optgroup label={k.title()}>
+                        { for presets::ALL.iter().filter(|p| p.id.starts_with(&prefix)).map(|p| html! {
+                            <option value={p.id} selected={p.id == current}>{ p.title() }</option>
+                        }) }
+                    </optgroup>
+                }
+            }) }
+        </select>
+    }
+}
+
+#[component]
+pub fn Toolbar(props: &ToolbarProps) -> Html {
+    let scenario = props.data.run.scenario();
     let cb = props.on_action.clone();
     let on_protocol = Callback::from(move |e: Event| {
         cb.emit(Action::SetProtocol(e.target_unchecked_into::<HtmlSelectElement>().value()))
@@ -128,12 +145,8 @@ pub fn Toolbar(props: &ToolbarProps) -> Html {
         <div class="toolbar" role="group" aria-label="Scenario">
             <label class="field field-preset">
                 <span>{"Scenario"}</span>
-                <select onchange={on_preset} aria-label="Scenario preset">
-                    if current.is_empty() {
-                        <option value="" selected=true>{ scenario.title.clone().unwrap_or_else(|| "custom scenario".into()) }</option>
-                    }
-                    { preset_options(current) }
-                </select>
+                <PresetPicker {current} on_action={props.on_action.clone()}
+                    custom={scenario.title.clone().unwrap_or_else(|| "custom scenario".into())} />
             </label>
             <label class="field">
                 <span>{"Protocol"}</span>

@@ -379,11 +379,60 @@ fn DiagramBody(props: &BodyProps) -> Html {
     }
 }
 
+/// The diagram's scroll window as the renders know it, and what the last render followed.
+struct Follow {
+    top: f64,
+    height: f64,
+    /// The run, cursor and clock of the last render (`None` before the first).
+    followed: Option<(usize, Option<EventId>, Option<Option<Time>>)>,
+    /// A scroll position decided by the render, for the effect to apply.
+    pending: Option<f64>,
+}
+
+impl Default for Follow {
+    fn default() -> Self {
+        Follow { top: 0.0, height: 640.0, followed: None, pending: None }
+    }
+}
+
+impl Follow {
+    /// The rows to draw. When the cursor (or the clock, or the run) has moved since the last
+    /// render and its line is out of the window, the window moves to put it 40% down — not
+    /// on the first render of the default moment (the end), which shows the top.
+    fn follow(
+        &mut self,
+        data: &Rc<RunData>,
+        cursor: Option<EventId>,
+        clock: Option<Option<Time>>,
+        y: f64,
+        width: f64,
+    ) -> Viewport {
+        let now = (Rc::as_ptr(data) as usize, cursor, clock);
+        if self.followed != Some(now) {
+            let wanted = self.followed.is_some() || cursor != data.last();
+            self.followed = Some(now);
+            if wanted && (y < self.top + 40.0 || y > self.top + self.height - 60.0) {
+                self.top = (y - self.height * 0.4).max(0.0);
+                self.pending = Some(self.top);
+            }
+        }
+        Viewport { width, top: self.top, height: self.height }
+    }
+
+    /// The window as measured (a scroll, a resize, a new run): true if the render must redo.
+    fn measured(&mut self, top: Option<f64>, height: f64) -> bool {
+        let top = top.unwrap_or(self.top);
+        let moved = (top - self.top).abs() >= 1.0 || (height - self.height).abs() >= 1.0;
+        self.top = top;
+        self.height = height;
+        moved
+    }
+}
+
 #[component]
 pub fn Diagram(props: &DiagramProps) -> Html {
     let scroller = use_node_ref();
     let width = crate::hooks::use_element_size(scroller.clone(), 720.0);
-    let view = use_state_eq(|| (0.0_f64, 640.0_f64));
     let data = &props.data;
 
     // The scroll window's size, set through the CSSOM (a strict Content-Security-Policy
@@ -405,41 +454,51 @@ pub fn Diagram(props: &DiagramProps) -> Html {
             }
         }
     });
-    // Keep the cursor in view when it moves (not on the first render: show the top).
-    let first = use_mut_ref(|| true);
+    // The scroll window follows the cursor. Decided here, in the render, so that a step or
+    // a far seek renders once, at the rows it will show, and reads no layout: the window's
+    // height is measured only when the run or the width changes, or the user scrolls.
+    let follow = use_mut_ref(Follow::default);
+    let rerender = use_force_update();
+    let cursor_y = match props.clock {
+        Some(clock) => data.rows.clock_y(clock),
+        None => data.rows.cursor_y(data.events(), props.cursor),
+    };
+    let vp = follow.borrow_mut().follow(data, props.cursor, props.clock, cursor_y, width);
     {
+        // A scroll the render decided on is applied once the DOM has the rows.
+        let follow = follow.clone();
         let scroller = scroller.clone();
-        let data = data.clone();
-        let view = view.clone();
-        use_effect_with((props.cursor, data.clone(), props.clock), move |(cursor, _, clock)| {
-            let initial = std::mem::replace(&mut *first.borrow_mut(), false);
-            let cursor: &Option<EventId> = cursor;
+        use_effect(move || {
+            let pending = follow.borrow_mut().pending.take();
+            if let (Some(top), Some(el)) = (pending, scroller.cast::<Element>()) {
+                el.set_scroll_top(top as i32);
+            }
+        });
+    }
+    {
+        let follow = follow.clone();
+        let scroller = scroller.clone();
+        let rerender = rerender.clone();
+        let run = Rc::as_ptr(data) as usize;
+        use_effect_with((run, width, props.height), move |_| {
             if let Some(el) = scroller.cast::<Element>() {
-                let h = f64::from(el.client_height()).max(1.0);
-                let top = f64::from(el.scroll_top());
-                let y = match clock {
-                    Some(t) => data.rows.clock_y(*t),
-                    None => data.rows.cursor_y(data.events(), *cursor),
-                };
-                // On the first render only a linked moment (not the default end) scrolls.
-                let wanted = !initial || *cursor != data.last();
-                if wanted && (y < top + 40.0 || y > top + h - 60.0) {
-                    let target = (y - h * 0.4).max(0.0);
-                    el.set_scroll_top(target as i32);
-                    view.set((f64::from(el.scroll_top()), h));
-                } else {
-                    view.set((top, h));
+                let height = f64::from(el.client_height()).max(1.0);
+                if follow.borrow_mut().measured(None, height) {
+                    rerender.force_update();
                 }
             }
         });
     }
     let onscroll = {
-        let view = view.clone();
         let scroller = scroller.clone();
         let group = props.sync_scroll.clone();
         Callback::from(move |_: Event| {
             if let Some(el) = scroller.cast::<Element>() {
-                view.set((f64::from(el.scroll_top()), f64::from(el.client_height()).max(1.0)));
+                let (top, height) =
+                    (f64::from(el.scroll_top()), f64::from(el.client_height()).max(1.0));
+                if follow.borrow_mut().measured(Some(top), height) {
+                    rerender.force_update();
+                }
                 if let Some(g) = &group {
                     sync_scroll(&el, g);
                 }
@@ -448,15 +507,10 @@ pub fn Diagram(props: &DiagramProps) -> Html {
     };
 
     let n_nodes = data.run.nodes().len();
-    let vp = Viewport { width, top: view.0, height: view.1 };
     let shapes = use_memo((data.clone(), vp), |(data, vp)| {
         layout::layout(data.events(), &data.rows, data.run.nodes().len(), None, *vp)
     });
     let d = &*shapes;
-    let cursor_y = match props.clock {
-        Some(clock) => data.rows.clock_y(clock),
-        None => data.rows.cursor_y(data.events(), props.cursor),
-    };
     let selected_node = match props.selected {
         Selection::Node(n) => Some(n),
         _ => None,
