@@ -23,7 +23,9 @@ pub const TOP_PAD: f64 = 14.0;
 /// Rough advance of one character of the 11px label font, for truncation.
 const CHAR_W: f64 = 6.3;
 /// Extra room drawn beyond the viewport so that scrolling a little shows no gap.
-const OVERSCAN: f64 = 160.0;
+const OVERSCAN: f64 = 120.0;
+/// The drawn rows move in bands of this height (see `Viewport::banded`).
+pub const BAND: f64 = 240.0;
 
 /// What part of the diagram is on screen.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -36,6 +38,18 @@ pub struct Viewport {
 impl Default for Viewport {
     fn default() -> Self {
         Viewport { width: 720.0, top: 0.0, height: 640.0 }
+    }
+}
+
+impl Viewport {
+    /// The window widened to whole bands of `BAND` pixels. Laying out the banded window
+    /// draws the same picture on screen, and its drawing changes only when the window
+    /// crosses into another band: scrolling a row at a time redraws nothing, and a move of
+    /// a few hundred pixels adds and removes a band's rows, not the whole window's.
+    pub fn banded(self) -> Viewport {
+        let top = (self.top / BAND).floor() * BAND;
+        let bottom = ((self.top + self.height) / BAND).ceil() * BAND;
+        Viewport { width: self.width, top, height: (bottom - top).max(BAND) }
     }
 }
 
@@ -601,6 +615,21 @@ pub fn layout(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_banded_window_covers_the_window_and_moves_in_whole_bands() {
+        let vp = Viewport { width: 800.0, top: 250.0, height: 500.0 };
+        let b = vp.banded();
+        assert_eq!((b.top, b.height), (BAND, 3.0 * BAND));
+        assert!(b.top <= vp.top && b.top + b.height >= vp.top + vp.height);
+        // Scrolling a row at a time keeps the same band (so the same drawing) ...
+        for dy in [1.0, 20.0, 200.0] {
+            assert_eq!(Viewport { top: 250.0 + dy, ..vp }.banded(), b, "moved by {dy}");
+        }
+        // ... until the window crosses a band's edge.
+        assert_ne!(Viewport { top: 250.0 + 240.0, ..vp }.banded(), b);
+        assert_eq!(Viewport { top: 0.0, height: 0.0, width: 1.0 }.banded().height, BAND);
+    }
+
     use super::*;
     use commitscope_engine::Scenario;
 

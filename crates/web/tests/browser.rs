@@ -339,13 +339,27 @@ async fn a_long_trace_keeps_the_dom_bounded() {
     assert!(n_events >= 2_000, "{n_events} events");
     let svg_nodes = || app.one("svg.diagram").get_elements_by_tag_name("*").length();
     let perf = web_sys::window().unwrap().performance().unwrap();
+    // The scroll window follows the cursor: its line is on screen after every move.
+    let cursor_on_screen = || {
+        let scroller = app.one(".diagram-scroll");
+        let y: f64 = app.one("g.cursor line").get_attribute("y1").unwrap().parse().unwrap();
+        let (top, h) = (f64::from(scroller.scroll_top()), f64::from(scroller.client_height()));
+        (top <= y && y <= top + h, format!("cursor line at y={y}, window {top}..{}", top + h))
+    };
     let mut worst = svg_nodes();
     let mut times = Vec::new();
-    for key in ["Home", "ArrowRight", "ArrowRight", "End", "ArrowLeft", "ArrowLeft"] {
+    for key in ["Home", "ArrowRight", "ArrowRight", "End", "ArrowLeft", "ArrowLeft", "Home"] {
         let t0 = perf.now();
         app.key(key).await;
         times.push((perf.now() - t0).round());
         worst = worst.max(svg_nodes());
+        let (ok, why) = cursor_on_screen();
+        assert!(ok, "after {key}: {why}");
+    }
+    for _ in 0..60 {
+        app.key("ArrowRight").await;
+        let (ok, why) = cursor_on_screen();
+        assert!(ok, "stepping: {why}");
     }
     web_sys::console::log_1(
         &format!("long trace: {n_events} events, at most {worst} SVG nodes, render ms {times:?}")

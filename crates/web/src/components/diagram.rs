@@ -118,6 +118,10 @@ fn arrow(
         ArrowEnd::Delivered => "url(#cs-head)",
         _ => "",
     };
+    let tail = match a.end {
+        ArrowEnd::Dropped(_) => "url(#cs-tail-lost)",
+        _ => "url(#cs-tail)",
+    };
     let cross = if let ArrowEnd::Dropped(_) = a.end {
         let (x, y) = (a.x2, a.y2);
         html! { <path class="cross" d={format!("M{} {} l10 10 M{} {} l-10 10", fmt(x - 5.0), fmt(y - 5.0), fmt(x + 5.0), fmt(y - 5.0))} /> }
@@ -141,11 +145,10 @@ fn arrow(
     html! {
         <g key={format!("a{}", a.key)} class={if selected { "msg msg-selected" } else { "msg" }}>
             <g class={class} role="button" tabindex="0"
-                aria-label={aria.clone()} data-send={id.to_string()} {onclick} {onkeydown}>
-                <title>{ aria }</title>
+                aria-label={aria} data-send={id.to_string()} {onclick} {onkeydown}>
                 <line class="hit" x1={fmt(a.x1)} y1={fmt(a.y1)} x2={fmt(a.x2)} y2={fmt(a.y2)} />
-                <line class="shaft" x1={fmt(a.x1)} y1={fmt(a.y1)} x2={fmt(a.x2)} y2={fmt(a.y2)} marker-end={marker} />
-                <circle class="tail" cx={fmt(a.x1)} cy={fmt(a.y1)} r="2.5" />
+                <line class="shaft" x1={fmt(a.x1)} y1={fmt(a.y1)} x2={fmt(a.x2)} y2={fmt(a.y2)}
+                    marker-start={tail} marker-end={marker} />
                 { cross }
             </g>
             <g class="msg-deco" aria-hidden="true" onclick={on_label}>
@@ -397,8 +400,10 @@ impl Default for Follow {
 
 impl Follow {
     /// The rows to draw. When the cursor (or the clock, or the run) has moved since the last
-    /// render and its line is out of the window, the window moves to put it 40% down — not
-    /// on the first render of the default moment (the end), which shows the top.
+    /// render and its line has left the window's margins, the window turns a page: the line
+    /// goes 40% down. Not on the first render of the default moment (the end), which shows
+    /// the top. (Layout draws whole bands of rows, `Viewport::banded`, so a page turn
+    /// redraws the rows that came into view, not the whole window.)
     fn follow(
         &mut self,
         data: &Rc<RunData>,
@@ -407,13 +412,18 @@ impl Follow {
         y: f64,
         width: f64,
     ) -> Viewport {
+        const ABOVE: f64 = 40.0;
+        const BELOW: f64 = 60.0;
         let now = (Rc::as_ptr(data) as usize, cursor, clock);
         if self.followed != Some(now) {
             let wanted = self.followed.is_some() || cursor != data.last();
             self.followed = Some(now);
-            if wanted && (y < self.top + 40.0 || y > self.top + self.height - 60.0) {
-                self.top = (y - self.height * 0.4).max(0.0);
-                self.pending = Some(self.top);
+            let (top, h) = (self.top, self.height);
+            let target = if y < top + ABOVE || y > top + h - BELOW { y - h * 0.4 } else { top };
+            let target = target.max(0.0).round();
+            if wanted && target != top {
+                self.top = target;
+                self.pending = Some(target);
             }
         }
         Viewport { width, top: self.top, height: self.height }
@@ -507,7 +517,7 @@ pub fn Diagram(props: &DiagramProps) -> Html {
     };
 
     let n_nodes = data.run.nodes().len();
-    let shapes = use_memo((data.clone(), vp), |(data, vp)| {
+    let shapes = use_memo((data.clone(), vp.banded()), |(data, vp)| {
         layout::layout(data.events(), &data.rows, data.run.nodes().len(), None, *vp)
     });
     let d = &*shapes;
@@ -572,6 +582,13 @@ pub fn Diagram(props: &DiagramProps) -> Html {
                 <defs>
                     <marker id="cs-head" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
                         <path d="M0 0 L10 5 L0 10 z" class="head" />
+                    </marker>
+                    // The sender's end of every arrow (a marker: one element fewer per arrow).
+                    <marker id="cs-tail" viewBox="0 0 6 6" refX="3" refY="3" markerWidth="5" markerHeight="5" markerUnits="userSpaceOnUse">
+                        <circle cx="3" cy="3" r="3" class="tail" />
+                    </marker>
+                    <marker id="cs-tail-lost" viewBox="0 0 6 6" refX="3" refY="3" markerWidth="5" markerHeight="5" markerUnits="userSpaceOnUse">
+                        <circle cx="3" cy="3" r="3" class="tail tail-lost" />
                     </marker>
                     <pattern id="cs-hatch-doubt" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
                         <rect width="6" height="6" class="hatch-doubt-bg" />
