@@ -98,17 +98,15 @@ async fn render_budgets_on_a_2000_event_trace() {
 
     // Steps: from the start, 400 single steps forward, then 100 back from the end.
     key("Home").await;
-    let mut steps = Vec::new();
-    for _ in 0..400 {
+    let (mut renders, mut steps) = (Vec::new(), Vec::new());
+    let keys = std::iter::repeat_n("ArrowRight", 400).chain(std::iter::repeat_n("ArrowLeft", 100));
+    for (i, k) in keys.enumerate() {
+        if i == 400 {
+            key("End").await;
+        }
         let t = now();
-        key("ArrowRight").await;
-        settle();
-        steps.push(now() - t);
-    }
-    key("End").await;
-    for _ in 0..100 {
-        let t = now();
-        key("ArrowLeft").await;
+        key(k).await;
+        renders.push(now() - t);
         settle();
         steps.push(now() - t);
     }
@@ -116,7 +114,7 @@ async fn render_budgets_on_a_2000_event_trace() {
     // Scrub: the slider from 0 to its end in 200 positions.
     let slider: HtmlInputElement = one(".scrub input[type=range]").dyn_into().unwrap();
     let end: f64 = slider.max().parse().unwrap_or(0.0);
-    let mut frames = Vec::new();
+    let (mut frame_renders, mut frames) = (Vec::new(), Vec::new());
     let mut worst_nodes = 0;
     for i in 0..=200 {
         slider.set_value(&((end * f64::from(i) / 200.0).round()).to_string());
@@ -124,6 +122,7 @@ async fn render_budgets_on_a_2000_event_trace() {
         let t = now();
         slider.dispatch_event(&e).unwrap();
         yew::scheduler::flush().await;
+        frame_renders.push(now() - t);
         settle();
         frames.push(now() - t);
         worst_nodes = worst_nodes.max(root.get_elements_by_tag_name("*").length());
@@ -132,13 +131,15 @@ async fn render_budgets_on_a_2000_event_trace() {
     let report = [
         format!("trace: {n_events} events"),
         format!("mount (default preset): {mount_ms:.1} ms; load the long trace: {load_ms:.1} ms"),
-        summary("step re-render", steps),
+        summary("step re-render (Yew and the DOM)", renders),
+        summary("step re-render + style + layout", steps),
         format!(
             "scrub frames over 16 ms: {} of {}",
             frames.iter().filter(|&&f| f > 16.0).count(),
             frames.len()
         ),
-        summary("scrub frame", frames),
+        summary("scrub frame re-render (Yew and the DOM)", frame_renders),
+        summary("scrub frame re-render + style + layout", frames),
         format!("DOM elements in the app while scrubbing: at most {worst_nodes}"),
     ];
     for line in report {
