@@ -199,6 +199,8 @@ pub struct AppState {
     pub import: bool,
     /// The compare view, while it is open (the run above stays as it was).
     pub compare: Option<CompareMode>,
+    /// The last move was the scrubber's: the detail panels may wait for it to rest.
+    pub scrubbing: bool,
 }
 
 /// Two protocols under one fault plan, and the one cursor in virtual time over both.
@@ -274,6 +276,7 @@ impl AppState {
             help: false,
             import: false,
             compare: None,
+            scrubbing: false,
         }
     }
 
@@ -470,9 +473,22 @@ impl Reducible for AppState {
     type Action = Action;
 
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
-        if let Some(mode) = self.compare.clone() {
-            return self.reduce_compare(mode, action);
+        let scrubbing = matches!(action, Action::SeekTime(_)) && self.compare.is_none();
+        let next = if let Some(mode) = self.compare.clone() {
+            self.reduce_compare(mode, action)
+        } else {
+            self.apply(action)
+        };
+        if next.scrubbing == scrubbing {
+            next
+        } else {
+            next.with(|s| s.scrubbing = scrubbing)
         }
+    }
+}
+
+impl AppState {
+    fn apply(self: Rc<Self>, action: Action) -> Rc<Self> {
         match action {
             Action::Step(n) => {
                 let pos = self.cursor.map_or(-1, i64::from) + n;

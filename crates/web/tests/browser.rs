@@ -202,6 +202,33 @@ async fn stepping_and_keyboard_move_the_cursor_and_narrate() {
 }
 
 #[wasm_bindgen_test]
+async fn while_the_scrubber_is_dragged_the_detail_panels_catch_up_when_it_rests() {
+    let app = Mounted::new(None).await;
+    app.key("Home").await;
+    let slider: web_sys::HtmlInputElement = app.one(".scrub input[type=range]").dyn_into().unwrap();
+    slider.set_value(&slider.max());
+    slider.dispatch_event(&web_sys::InputEvent::new("input").unwrap()).unwrap();
+    yew::scheduler::flush().await;
+    // The frame of the drag: the diagram's cursor and the narration are at the end ...
+    assert!(app.text(".narration").contains("cancels timer resend"), "{}", app.text(".narration"));
+    assert!(app.text(".cursor text").starts_with("▶ t="), "{}", app.text(".cursor text"));
+    // ... the event log still shows the moment it drew (the start: no current event) ...
+    assert!(app.root.query_selector(".log-item.current").unwrap().is_none());
+    // ... and catches up once the scrubber rests.
+    for _ in 0..50 {
+        if app.root.query_selector(".log-item.current").unwrap().is_some() {
+            break;
+        }
+        yew::platform::time::sleep(std::time::Duration::from_millis(20)).await;
+        yew::scheduler::flush().await;
+    }
+    assert!(app.text(".log-item.current").contains("cancels timer resend"));
+    // A step is never deferred.
+    app.key("ArrowLeft").await;
+    assert!(!app.text(".log-item.current").contains("cancels timer resend"));
+}
+
+#[wasm_bindgen_test]
 async fn crashing_the_coordinator_blocks_the_participants() {
     let app = Mounted::new(None).await;
     // Rewind to the moment all three participants have voted (#20: p2's timer is set).

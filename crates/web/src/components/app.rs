@@ -13,7 +13,7 @@ use super::overlays::{Help, Import};
 use super::properties::Properties;
 use super::InWidget;
 use crate::embed::{Controls, EmbedOptions};
-use crate::hooks::{use_hash_change, use_keyboard, use_playback, Shortcut};
+use crate::hooks::{use_hash_change, use_keyboard, use_playback, use_settled, Shortcut};
 use crate::state::{Action, AppState, Jump};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -159,6 +159,9 @@ pub fn App(props: &AppProps) -> Html {
 
     let s = &*state;
     let data = s.data.clone();
+    // The detail panels' run and moment: while the scrubber is dragged, the last ones they
+    // drew until it rests (a drag's frames draw the diagram, the clock and the narration).
+    let (panel_data, panel_cursor) = use_settled((data.clone(), s.cursor), s.scrubbing);
     let error = s.error.clone().filter(|_| !s.import).map(|e| {
         let cb = dispatch.clone();
         html! {
@@ -207,15 +210,15 @@ pub fn App(props: &AppProps) -> Html {
                     <Legend />
                 </section>
                 <div class="pane-side">
-                    <Inspector data={data.clone()} cursor={s.cursor} selected={s.selected} on_action={dispatch.clone()} />
+                    <Inspector data={panel_data.clone()} cursor={panel_cursor} selected={s.selected} on_action={dispatch.clone()} />
                     if controls.faults {
-                        <FaultPanel data={data.clone()} cursor={s.cursor} undo={s.undo.len()} on_action={dispatch.clone()} />
+                        <FaultPanel data={panel_data.clone()} cursor={panel_cursor} undo={s.undo.len()} on_action={dispatch.clone()} />
                     }
-                    <Properties data={data.clone()} cursor={s.cursor} on_action={dispatch.clone()} />
-                    <EventLog id={log_id} data={data.clone()} cursor={s.cursor} on_action={dispatch.clone()} />
+                    <Properties data={panel_data.clone()} cursor={panel_cursor} on_action={dispatch.clone()} />
+                    <EventLog id={log_id} data={panel_data.clone()} cursor={panel_cursor} on_action={dispatch.clone()} />
                 </div>
             </div>
-            <NodeCards data={data.clone()} cursor={s.cursor} selected={s.selected} on_action={dispatch.clone()} />
+            <NodeCards data={panel_data} cursor={panel_cursor} selected={s.selected} on_action={dispatch.clone()} />
         </>
     };
     let overlays = html! {

@@ -3,9 +3,11 @@
 mod address;
 mod keyboard;
 mod playback;
+mod settle;
 mod size;
 
 pub use address::use_hash_change;
 pub use keyboard::{use_keyboard, Shortcut};
 pub use playback::use_playback;
+pub use settle::use_settled;
 pub use size::use_element_size;
