@@ -133,11 +133,14 @@ async fn render_budgets_on_a_2000_event_trace() {
         format!("mount (default preset): {mount_ms:.1} ms; load the long trace: {load_ms:.1} ms"),
         summary("step re-render (Yew and the DOM)", renders),
         summary("step re-render + style + layout", steps),
-        format!(
-            "scrub frames over 16 ms: {} of {}",
-            frames.iter().filter(|&&f| f > 16.0).count(),
-            frames.len()
-        ),
+        {
+            let slow: Vec<usize> = (0..frames.len()).filter(|&i| frames[i] > 16.0).collect();
+            format!(
+                "scrub frames over 16 ms: {} of {} (positions {slow:?})",
+                slow.len(),
+                frames.len()
+            )
+        },
         summary("scrub frame re-render (Yew and the DOM)", frame_renders),
         summary("scrub frame re-render + style + layout", frames),
         format!("DOM elements in the app while scrubbing: at most {worst_nodes}"),

@@ -59,13 +59,9 @@ fn band(b: &Band, selected: bool) -> Html {
     }
 }
 
-fn arrow(
-    a: &Arrow,
-    data: &RunData,
-    selected: bool,
-    trail: bool,
-    on_action: &Callback<Action>,
-) -> Html {
+/// One message: its drawing is a button (`data-send`); the clicks and keys of every arrow
+/// are handled once, on the group of arrows (`on_arrows`).
+fn arrow(a: &Arrow, data: &RunData, selected: bool, trail: bool) -> Html {
     let send = data.events().get(a.send as usize);
     let end = data.events().get(a.key as usize);
     let nodes = data.run.nodes();
@@ -99,21 +95,6 @@ fn arrow(
         class.push_str(" trail");
     }
     let id = a.send;
-    let onclick = {
-        let cb = on_action.clone();
-        Callback::from(move |_: MouseEvent| cb.emit(Action::Select(Selection::Message(id))))
-    };
-    let on_label = onclick.clone();
-    let onkeydown = {
-        let cb = on_action.clone();
-        Callback::from(move |e: KeyboardEvent| {
-            if e.key() == "Enter" || e.key() == " " {
-                e.prevent_default();
-                e.stop_propagation();
-                cb.emit(Action::Select(Selection::Message(id)));
-            }
-        })
-    };
     let marker = match a.end {
         ArrowEnd::Delivered => "url(#cs-head)",
         _ => "",
@@ -144,14 +125,13 @@ fn arrow(
     // technology and kept outside the button, so its visible text never contradicts it.
     html! {
         <g key={format!("a{}", a.key)} class={if selected { "msg msg-selected" } else { "msg" }}>
-            <g class={class} role="button" tabindex="0"
-                aria-label={aria} data-send={id.to_string()} {onclick} {onkeydown}>
+            <g class={class} role="button" tabindex="0" aria-label={aria} data-send={id.to_string()}>
                 <line class="hit" x1={fmt(a.x1)} y1={fmt(a.y1)} x2={fmt(a.x2)} y2={fmt(a.y2)} />
                 <line class="shaft" x1={fmt(a.x1)} y1={fmt(a.y1)} x2={fmt(a.x2)} y2={fmt(a.y2)}
                     marker-start={tail} marker-end={marker} />
                 { cross }
             </g>
-            <g class="msg-deco" aria-hidden="true" onclick={on_label}>
+            <g class="msg-deco" aria-hidden="true" data-send={id.to_string()}>
                 { dup_badge }
                 { a.label.as_ref().map(|l| text(l, "msg-label")).unwrap_or_default() }
             </g>
@@ -302,6 +282,14 @@ impl PartialEq for Shapes {
     }
 }
 
+/// The event id in the `attr` attribute of the shape an event happened on (or of the
+/// nearest shape around it that has one).
+fn target_id(e: &Event, attr: &str) -> Option<EventId> {
+    let el = e.target()?.dyn_into::<Element>().ok()?;
+    let shape = el.closest(&format!("[{attr}]")).ok()??;
+    shape.get_attribute(attr)?.parse().ok()
+}
+
 #[derive(Properties, PartialEq)]
 struct BodyProps {
     data: Rc<RunData>,
@@ -326,6 +314,35 @@ fn DiagramBody(props: &BodyProps) -> Html {
         Selection::Message(m) => Some(m),
         _ => None,
     };
+    // One listener per group, not per shape: the shape's `data-*` says which it was.
+    let on_arrow_click = {
+        let cb = props.on_action.clone();
+        Callback::from(move |e: MouseEvent| {
+            if let Some(id) = target_id(&e, "data-send") {
+                cb.emit(Action::Select(Selection::Message(id)));
+            }
+        })
+    };
+    let on_arrow_key = {
+        let cb = props.on_action.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Enter" || e.key() == " " {
+                if let Some(id) = target_id(&e, "data-send") {
+                    e.prevent_default();
+                    e.stop_propagation();
+                    cb.emit(Action::Select(Selection::Message(id)));
+                }
+            }
+        })
+    };
+    let on_mark_click = {
+        let cb = props.on_action.clone();
+        Callback::from(move |e: MouseEvent| {
+            if let Some(id) = target_id(&e, "data-event") {
+                cb.emit(Action::Seek(Some(id)));
+            }
+        })
+    };
     html! {
         <g class="body">
                 <g class="lanes">
@@ -347,17 +364,14 @@ fn DiagramBody(props: &BodyProps) -> Html {
                         </text>
                     }) }
                 </g>
-                <g class="arrows">
+                <g class="arrows" onclick={on_arrow_click} onkeydown={on_arrow_key}>
                     { for d.arrows.iter().map(|a| {
                         let on_trail = props.trail.binary_search(&a.key).is_ok();
-                        arrow(a, data, selected_msg == Some(a.send), on_trail, &props.on_action)
+                        arrow(a, data, selected_msg == Some(a.send), on_trail)
                     }) }
                 </g>
-                <g class="marks">
+                <g class="marks" onclick={on_mark_click}>
                     { for d.marks.iter().map(|m| {
-                        let id: EventId = m.id;
-                        let cb = props.on_action.clone();
-                        let onclick = Callback::from(move |_: MouseEvent| cb.emit(Action::Seek(Some(id))));
                         let label_class = match m.kind {
                             MarkKind::Decide(Outcome::Commit) => "mark-label decide-commit",
                             MarkKind::Decide(Outcome::Abort) => "mark-label decide-abort",
@@ -371,7 +385,7 @@ fn DiagramBody(props: &BodyProps) -> Html {
                         };
                         let on_trail = props.trail.binary_search(&m.id).is_ok();
                         html! {
-                            <g key={m.id} class={classes!(mark_class(m.kind), on_trail.then_some("trail"))} data-event={m.id.to_string()} {onclick}>
+                            <g key={m.id} class={classes!(mark_class(m.kind), on_trail.then_some("trail"))} data-event={m.id.to_string()}>
                                 { glyph(m) }
                                 { m.label.as_ref().map(|l| text(l, label_class)).unwrap_or_default() }
                             </g>
