@@ -96,6 +96,7 @@ fn arrow(a: &Arrow, data: &RunData, selected: bool, trail: bool) -> Html {
     }
     let id = a.send;
     let marker = match a.end {
+        ArrowEnd::Delivered if trail => "url(#cs-head-trail)",
         ArrowEnd::Delivered => "url(#cs-head)",
         _ => "",
     };
@@ -124,7 +125,7 @@ fn arrow(a: &Arrow, data: &RunData, selected: bool, trail: bool) -> Html {
     // truncated) and the ×2 badge are a picture of that name, hidden from assistive
     // technology and kept outside the button, so its visible text never contradicts it.
     html! {
-        <g key={format!("a{}", a.key)} class={if selected { "msg msg-selected" } else { "msg" }}>
+        <g key={format!("a{}", a.key)} class={classes!("msg", selected.then_some("msg-selected"), trail.then_some("trail"))}>
             <g class={class} role="button" tabindex="0" aria-label={aria} data-send={id.to_string()}>
                 <line class="hit" x1={fmt(a.x1)} y1={fmt(a.y1)} x2={fmt(a.x2)} y2={fmt(a.y2)} />
                 <line class="shaft" x1={fmt(a.x1)} y1={fmt(a.y1)} x2={fmt(a.x2)} y2={fmt(a.y2)}
@@ -594,7 +595,10 @@ pub fn Diagram(props: &DiagramProps) -> Html {
                 role="group" aria-roledescription="space-time diagram" aria-describedby={props.described_by.clone()}
                 aria-label={format!("Space-time diagram: {} nodes, {} events; cursor at {} (t={}). Each message is a button; the event log describes the run.", n_nodes, data.events().len(), cursor_label, time)}>
                 <defs>
-                    <marker id="cs-head" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+                    <marker id="cs-head" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="10" markerHeight="10" markerUnits="userSpaceOnUse" orient="auto-start-reverse">
+                        <path d="M0 0 L10 5 L0 10 z" class="head" />
+                    </marker>
+                    <marker id="cs-head-trail" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="12" markerHeight="12" markerUnits="userSpaceOnUse" orient="auto-start-reverse">
                         <path d="M0 0 L10 5 L0 10 z" class="head" />
                     </marker>
                     // The sender's end of every arrow (a marker: one element fewer per arrow).
