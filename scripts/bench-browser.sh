@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
-(cd crates/web && cargo test --release --target wasm32-unknown-unknown --test bench \
+(cd crates/web && cargo test --profile web --target wasm32-unknown-unknown --test bench \
   -- --include-ignored --nocapture 2>&1) | grep -E 'BENCH|panicked' || true
 trunk build --release --offline --dist target/dist-release >/dev/null
 total=0

@@ -1,9 +1,9 @@
 //! Rendering benchmark in headless Chromium (issue 3's budgets). Not part of the test
 //! run: its one test is `#[ignore]`d and prints figures instead of asserting on time.
-//! Run it on a release build:
+//! Run it on the size-optimised build that ships (the `web` profile):
 //!
 //! ```text
-//! scripts/bench-browser.sh   # = cd crates/web && cargo test --release --target wasm32-unknown-unknown \
+//! scripts/bench-browser.sh   # = cd crates/web && cargo test --profile web --target wasm32-unknown-unknown \
 //!                            #       --test bench -- --include-ignored
 //! ```
 //!
