@@ -879,6 +879,20 @@ mod tests {
     }
 
     #[test]
+    fn the_scrubber_marks_the_state_as_scrubbing_and_any_other_action_clears_it() {
+        let s = state().reduce(Action::SeekTime(3));
+        assert!(s.scrubbing);
+        assert!(s.clone().reduce(Action::SeekTime(5)).scrubbing);
+        for other in [Action::Step(1), Action::Seek(None), Action::ToEnd, Action::TogglePlay] {
+            assert!(!s.clone().reduce(other).scrubbing);
+        }
+        // The compare view has no detail panels to defer.
+        let compare = state().reduce(Action::ToggleCompare);
+        assert!(compare.compare.is_some());
+        assert!(!compare.reduce(Action::SeekTime(3)).scrubbing);
+    }
+
+    #[test]
     fn a_violation_highlights_the_chain_that_led_to_it() {
         let s = AppState::from_preset("three_pc/partition_split_brain").unwrap();
         let (first, chain) = s.data.trails.first().cloned().expect("AC1 is violated");

@@ -161,6 +161,7 @@ pub fn App(props: &AppProps) -> Html {
     let data = s.data.clone();
     // The detail panels' run and moment: while the scrubber is dragged, the last ones they
     // drew until it rests (a drag's frames draw the diagram, the clock and the narration).
+    // The fault panel is never behind: its buttons act at the cursor.
     let (panel_data, panel_cursor) = use_settled((data.clone(), s.cursor), s.scrubbing);
     let error = s.error.clone().filter(|_| !s.import).map(|e| {
         let cb = dispatch.clone();
@@ -212,7 +213,7 @@ pub fn App(props: &AppProps) -> Html {
                 <div class="pane-side">
                     <Inspector data={panel_data.clone()} cursor={panel_cursor} selected={s.selected} on_action={dispatch.clone()} />
                     if controls.faults {
-                        <FaultPanel data={panel_data.clone()} cursor={panel_cursor} undo={s.undo.len()} on_action={dispatch.clone()} />
+                        <FaultPanel data={data.clone()} cursor={s.cursor} undo={s.undo.len()} on_action={dispatch.clone()} />
                     }
                     <Properties data={panel_data.clone()} cursor={panel_cursor} on_action={dispatch.clone()} />
                     <EventLog id={log_id} data={panel_data.clone()} cursor={panel_cursor} on_action={dispatch.clone()} />

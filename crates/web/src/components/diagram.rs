@@ -126,7 +126,8 @@ fn arrow(a: &Arrow, data: &RunData, selected: bool, trail: bool) -> Html {
     // technology and kept outside the button, so its visible text never contradicts it.
     html! {
         <g key={format!("a{}", a.key)} class={classes!("msg", selected.then_some("msg-selected"), trail.then_some("trail"))}>
-            <g class={class} role="button" tabindex="0" aria-label={aria} data-send={id.to_string()}>
+            <g class={class} role="button" tabindex="0" aria-label={aria.clone()} data-send={id.to_string()}>
+                <title>{ aria }</title>
                 <line class="hit" x1={fmt(a.x1)} y1={fmt(a.y1)} x2={fmt(a.x2)} y2={fmt(a.y2)} />
                 <line class="shaft" x1={fmt(a.x1)} y1={fmt(a.y1)} x2={fmt(a.x2)} y2={fmt(a.y2)}
                     marker-start={tail} marker-end={marker} />
@@ -401,24 +402,30 @@ fn DiagramBody(props: &BodyProps) -> Html {
 struct Follow {
     top: f64,
     height: f64,
+    width: f64,
     /// The run, cursor and clock of the last render (`None` before the first).
     followed: Option<(usize, Option<EventId>, Option<Option<Time>>)>,
+    /// The cursor line's y while the window keeps it in view (from the first move on, or
+    /// from the start for a linked moment).
+    line: Option<f64>,
     /// A scroll position decided by the render, for the effect to apply.
     pending: Option<f64>,
 }
 
-impl Default for Follow {
-    fn default() -> Self {
-        Follow { top: 0.0, height: 640.0, followed: None, pending: None }
-    }
-}
-
 impl Follow {
+    /// Before anything is measured: an embed's given height, else a guess.
+    fn new(height: Option<u32>) -> Self {
+        let height = height.map_or(640.0, f64::from);
+        Follow { top: 0.0, height, width: 720.0, followed: None, line: None, pending: None }
+    }
+
+    fn viewport(&self) -> Viewport {
+        Viewport { width: self.width, top: self.top, height: self.height }
+    }
+
     /// The rows to draw. When the cursor (or the clock, or the run) has moved since the last
-    /// render and its line has left the window's margins, the window turns a page: the line
-    /// goes 40% down. Not on the first render of the default moment (the end), which shows
-    /// the top. (Layout draws whole bands of rows, `Viewport::banded`, so a page turn
-    /// redraws the rows that came into view, not the whole window.)
+    /// render, the window keeps its line in view. Not on the first render of the default
+    /// moment (the end), which shows the top.
     fn follow(
         &mut self,
         data: &Rc<RunData>,
@@ -427,37 +434,54 @@ impl Follow {
         y: f64,
         width: f64,
     ) -> Viewport {
-        const ABOVE: f64 = 40.0;
-        const BELOW: f64 = 60.0;
+        self.width = width;
         let now = (Rc::as_ptr(data) as usize, cursor, clock);
         if self.followed != Some(now) {
             let wanted = self.followed.is_some() || cursor != data.last();
             self.followed = Some(now);
-            let (top, h) = (self.top, self.height);
-            let target = if y < top + ABOVE || y > top + h - BELOW { y - h * 0.4 } else { top };
-            let target = target.max(0.0).round();
-            if wanted && target != top {
+            self.line = wanted.then_some(y);
+            self.keep_line_in_view();
+        }
+        self.viewport()
+    }
+
+    /// When the line has left the window's margins, the window turns a page: the line goes
+    /// 40% down. (Layout draws whole bands of rows, `Viewport::banded`, so a page turn
+    /// redraws the rows that came into view, not the whole window.)
+    fn keep_line_in_view(&mut self) {
+        const ABOVE: f64 = 40.0;
+        const BELOW: f64 = 60.0;
+        let Some(y) = self.line else { return };
+        let (top, h) = (self.top, self.height);
+        if y < top + ABOVE || y > top + h - BELOW {
+            let target = (y - h * 0.4).max(0.0).round();
+            if target != top {
                 self.top = target;
                 self.pending = Some(target);
             }
         }
-        Viewport { width, top: self.top, height: self.height }
     }
 
-    /// The window as measured (a scroll, a resize, a new run): true if the render must redo.
+    /// The window as measured: after a scroll (`top`), or with no `top` after a resize or a
+    /// new run, when a changed height may put the line out of view. True if the render
+    /// must redo: other rows to draw, or a scroll to apply.
     fn measured(&mut self, top: Option<f64>, height: f64) -> bool {
-        let top = top.unwrap_or(self.top);
-        let moved = (top - self.top).abs() >= 1.0 || (height - self.height).abs() >= 1.0;
-        self.top = top;
+        let before = self.viewport().banded();
+        let resized = (height - self.height).abs() >= 1.0;
         self.height = height;
-        moved
+        match top {
+            Some(top) => self.top = top,
+            None if resized => self.keep_line_in_view(),
+            None => {}
+        }
+        self.viewport().banded() != before || self.pending.is_some()
     }
 }
 
 #[component]
 pub fn Diagram(props: &DiagramProps) -> Html {
     let scroller = use_node_ref();
-    let width = crate::hooks::use_element_size(scroller.clone(), 720.0);
+    let (width, window_height) = crate::hooks::use_element_size(scroller.clone(), (720.0, 0.0));
     let data = &props.data;
 
     // The scroll window's size, set through the CSSOM (a strict Content-Security-Policy
@@ -481,8 +505,8 @@ pub fn Diagram(props: &DiagramProps) -> Html {
     });
     // The scroll window follows the cursor. Decided here, in the render, so that a step or
     // a far seek renders once, at the rows it will show, and reads no layout: the window's
-    // height is measured only when the run or the width changes, or the user scrolls.
-    let follow = use_mut_ref(Follow::default);
+    // height is measured only when the run or the window's size changes, or on a scroll.
+    let follow = use_mut_ref(|| Follow::new(props.height));
     let rerender = use_force_update();
     let cursor_y = match props.clock {
         Some(clock) => data.rows.clock_y(clock),
@@ -493,10 +517,17 @@ pub fn Diagram(props: &DiagramProps) -> Html {
         // A scroll the render decided on is applied once the DOM has the rows.
         let follow = follow.clone();
         let scroller = scroller.clone();
+        let rerender = rerender.clone();
         use_effect(move || {
             let pending = follow.borrow_mut().pending.take();
             if let (Some(top), Some(el)) = (pending, scroller.cast::<Element>()) {
                 el.set_scroll_top(top as i32);
+                // Past the end of the rows the browser stops short, and may say nothing.
+                let at = f64::from(el.scroll_top());
+                let height = follow.borrow().height;
+                if (at - top).abs() >= 1.0 && follow.borrow_mut().measured(Some(at), height) {
+                    rerender.force_update();
+                }
             }
         });
     }
@@ -505,7 +536,8 @@ pub fn Diagram(props: &DiagramProps) -> Html {
         let scroller = scroller.clone();
         let rerender = rerender.clone();
         let run = Rc::as_ptr(data) as usize;
-        use_effect_with((run, width, props.height), move |_| {
+        let size = (width as i64, window_height as i64);
+        use_effect_with((run, size, props.height), move |_| {
             if let Some(el) = scroller.cast::<Element>() {
                 let height = f64::from(el.client_height()).max(1.0);
                 if follow.borrow_mut().measured(None, height) {
@@ -632,5 +664,39 @@ pub fn Diagram(props: &DiagramProps) -> Html {
                 </g>
             </svg>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Follow;
+
+    /// The window before its first render and first measure, with the line at `y`.
+    fn linked_at(y: f64, guess: Option<u32>) -> Follow {
+        let mut f = Follow::new(guess);
+        f.followed = Some((1, Some(3), None));
+        f.line = Some(y);
+        f.keep_line_in_view();
+        f
+    }
+
+    #[test]
+    fn a_line_in_view_of_the_guess_but_not_of_the_measured_window_is_brought_into_view() {
+        // 500 is inside a 640 px guess, but not inside the 380 px window measured next.
+        let mut f = linked_at(500.0, None);
+        assert_eq!((f.top, f.pending), (0.0, None));
+        assert!(f.measured(None, 380.0), "the render must redo and apply the scroll");
+        assert_eq!(f.pending, Some((500.0_f64 - 380.0 * 0.4).round()));
+        // A scroll by the user moves the window and keeps it there.
+        f.pending = None;
+        assert!(!f.measured(Some(f.top + 10.0), 380.0), "same band: nothing to redraw");
+        assert_eq!(f.pending, None);
+    }
+
+    #[test]
+    fn an_embed_starts_from_its_given_height() {
+        let f = linked_at(150.0, Some(160));
+        assert_eq!(f.height, 160.0);
+        assert!(f.top > 0.0, "line at 150 is below a 160 px window's margin");
     }
 }

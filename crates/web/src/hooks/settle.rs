@@ -6,7 +6,7 @@ const SETTLE_MS: u32 = 120;
 
 /// `value` as views that may lag should see it: at once unless `defer`, else once it has
 /// stayed the same for `SETTLE_MS`. While the scrubber is dragged, the detail panels
-/// (cards, event log, faults, properties, inspector) keep the last moment they drew and
+/// (cards, event log, properties, inspector) keep the last moment they drew and
 /// catch up when the pointer rests; the diagram, the clock and the narration follow every
 /// frame. Nothing is rendered twice for a value that is not deferred.
 #[hook]

@@ -2,19 +2,20 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-/// The client width of `node` (or `fallback` before layout), re-measured on window resize.
+/// The client width and height of `node` (or `fallback` before layout), re-measured on
+/// window resize.
 #[hook]
-pub fn use_element_size(node: NodeRef, fallback: f64) -> f64 {
-    let width = use_state_eq(|| fallback);
+pub fn use_element_size(node: NodeRef, fallback: (f64, f64)) -> (f64, f64) {
+    let size = use_state_eq(|| fallback);
     {
-        let width = width.clone();
+        let size = size.clone();
         use_effect_with(node, move |node| {
             let node = node.clone();
             let measure = move || {
                 if let Some(el) = node.cast::<web_sys::Element>() {
-                    let w = f64::from(el.client_width());
+                    let (w, h) = (f64::from(el.client_width()), f64::from(el.client_height()));
                     if w > 0.0 {
-                        width.set(w);
+                        size.set((w, h));
                     }
                 }
             };
@@ -36,5 +37,5 @@ pub fn use_element_size(node: NodeRef, fallback: f64) -> f64 {
             }
         });
     }
-    *width
+    *size
 }
