@@ -1,134 +1,21 @@
 //! The app in headless Chromium, driven as a user would: mount into our own element, act,
 //! `yew::scheduler::flush().await`, assert on the DOM. No sleeps.
 
-use commitscope_web::{App, AppProps};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::{Element, HtmlElement, HtmlTextAreaElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-struct Mounted {
-    root: Element,
-    handle: Option<yew::AppHandle<App>>,
-    widget: Option<commitscope_web::Widget>,
-}
+mod common;
+use common::Mounted;
 
 impl Mounted {
-    async fn new(preset: Option<&str>) -> Mounted {
-        let doc = document();
-        let root = doc.create_element("div").unwrap();
-        doc.body().unwrap().append_child(&root).unwrap();
-        let props = AppProps {
-            preset: preset.map(|p| p.to_string().into()),
-            use_address: false,
-            embed: None,
-        };
-        let handle = yew::Renderer::<App>::with_root_and_props(root.clone(), props).render();
-        yew::scheduler::flush().await;
-        Mounted { root, handle: Some(handle), widget: None }
-    }
-
-    /// An embedded widget, mounted as `embed.js` mounts it: through `mountWidget` with an
-    /// object of attributes.
-    async fn widget(attributes: &[(&str, &str)]) -> Mounted {
-        let doc = document();
-        let root = doc.create_element("div").unwrap();
-        doc.body().unwrap().append_child(&root).unwrap();
-        let options = js_sys::Object::new();
-        for (k, v) in attributes {
-            js_sys::Reflect::set(&options, &(*k).into(), &(*v).into()).unwrap();
-        }
-        let widget = commitscope_web::mount_widget(
-            root.clone(),
-            options.into(),
-            Some("https://example.org/cs/index.html".into()),
-        );
-        yew::scheduler::flush().await;
-        Mounted { root, handle: None, widget: Some(widget) }
-    }
-
-    /// A key pressed while the focus is on `sel` (inside this app).
-    async fn key_at(&self, sel: &str, key: &str) {
-        let init = web_sys::KeyboardEventInit::new();
-        init.set_key(key);
-        init.set_bubbles(true);
-        let e =
-            web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
-        self.one(sel).dispatch_event(&e).unwrap();
-        yew::scheduler::flush().await;
-    }
-
-    fn all(&self, sel: &str) -> Vec<Element> {
-        let list = self.root.query_selector_all(sel).unwrap();
-        (0..list.length()).filter_map(|i| list.item(i)).filter_map(|n| n.dyn_into().ok()).collect()
-    }
-
-    fn one(&self, sel: &str) -> Element {
-        self.root.query_selector(sel).unwrap().unwrap_or_else(|| panic!("no element matches {sel}"))
-    }
-
-    fn text(&self, sel: &str) -> String {
-        self.one(sel).text_content().unwrap_or_default()
-    }
-
-    async fn click(&self, sel: &str) {
-        let el = self.one(sel);
-        match el.dyn_ref::<HtmlElement>() {
-            Some(h) => h.click(),
-            None => {
-                // SVG elements have no `click()`: dispatch the event a mouse would.
-                let init = web_sys::MouseEventInit::new();
-                init.set_bubbles(true);
-                let e =
-                    web_sys::MouseEvent::new_with_mouse_event_init_dict("click", &init).unwrap();
-                el.dispatch_event(&e).unwrap();
-            }
-        }
-        yew::scheduler::flush().await;
-    }
-
-    async fn click_button(&self, label: &str) {
-        let b = self
-            .all("button")
-            .into_iter()
-            .find(|b| b.text_content().unwrap_or_default().contains(label))
-            .unwrap_or_else(|| panic!("no button labelled {label}"));
-        b.dyn_into::<HtmlElement>().unwrap().click();
-        yew::scheduler::flush().await;
-    }
-
-    async fn key(&self, key: &str) {
-        let init = web_sys::KeyboardEventInit::new();
-        init.set_key(key);
-        init.set_bubbles(true);
-        let e =
-            web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
-        document().dispatch_event(&e).unwrap();
-        yew::scheduler::flush().await;
-    }
-
     fn property(&self, id: &str) -> String {
         self.one(&format!("[data-property='{id}'] .prop-verdict"))
             .text_content()
             .unwrap_or_default()
     }
-}
-
-impl Drop for Mounted {
-    fn drop(&mut self) {
-        if let Some(h) = self.handle.take() {
-            h.destroy();
-        }
-        if let Some(mut w) = self.widget.take() {
-            w.destroy();
-        }
-        self.root.remove();
-    }
-}
-
-fn document() -> web_sys::Document {
-    web_sys::window().unwrap().document().unwrap()
 }
 
 #[wasm_bindgen_test]

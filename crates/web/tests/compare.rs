@@ -3,100 +3,20 @@
 //! on the DOM (and on the library's own figures). No sleeps.
 
 use commitscope_protocols::compare::{compare_all, Options, Verdict, FAULT_PLANS};
-use commitscope_web::{App, AppProps};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::{Element, HtmlElement, HtmlSelectElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-struct Mounted {
-    root: Element,
-    handle: Option<yew::AppHandle<App>>,
-}
+mod common;
+use common::{all_in, document, Mounted};
 
 impl Mounted {
-    async fn new(preset: Option<&str>) -> Mounted {
-        let doc = document();
-        let root = doc.create_element("div").unwrap();
-        doc.body().unwrap().append_child(&root).unwrap();
-        let props = AppProps {
-            preset: preset.map(|p| p.to_string().into()),
-            use_address: false,
-            embed: None,
-        };
-        let handle = yew::Renderer::<App>::with_root_and_props(root.clone(), props).render();
-        yew::scheduler::flush().await;
-        Mounted { root, handle: Some(handle) }
-    }
-
-    fn all(&self, sel: &str) -> Vec<Element> {
-        all_in(&self.root, sel)
-    }
-
-    fn one(&self, sel: &str) -> Element {
-        self.root.query_selector(sel).unwrap().unwrap_or_else(|| panic!("no element matches {sel}"))
-    }
-
-    fn text(&self, sel: &str) -> String {
-        self.one(sel).text_content().unwrap_or_default()
-    }
-
-    async fn click(&self, sel: &str) {
-        self.one(sel).dyn_into::<HtmlElement>().unwrap().click();
-        yew::scheduler::flush().await;
-    }
-
-    async fn click_button(&self, label: &str) {
-        let b = self
-            .all("button")
-            .into_iter()
-            .find(|b| b.text_content().unwrap_or_default().trim() == label)
-            .unwrap_or_else(|| panic!("no button labelled {label}"));
-        b.dyn_into::<HtmlElement>().unwrap().click();
-        yew::scheduler::flush().await;
-    }
-
-    /// Picks `value` in the select labelled `label` and fires `change`, as a user does.
-    async fn pick(&self, label: &str, value: &str) {
-        let select = self
-            .one(&format!("select[aria-label='{label}']"))
-            .dyn_into::<HtmlSelectElement>()
-            .unwrap();
-        select.set_value(value);
-        assert_eq!(select.value(), value, "{label} has an option {value}");
-        let e = web_sys::Event::new_with_event_init_dict("change", &{
-            let init = web_sys::EventInit::new();
-            init.set_bubbles(true);
-            init
-        })
-        .unwrap();
-        select.dispatch_event(&e).unwrap();
-        yew::scheduler::flush().await;
-    }
-
     /// Each side's cursor label in its diagram ("▶ t=12").
     fn cursors(&self) -> Vec<String> {
         self.all(".compare-side .cursor text").iter().filter_map(|t| t.text_content()).collect()
     }
-}
-
-impl Drop for Mounted {
-    fn drop(&mut self) {
-        if let Some(h) = self.handle.take() {
-            h.destroy();
-        }
-        self.root.remove();
-    }
-}
-
-fn document() -> web_sys::Document {
-    web_sys::window().unwrap().document().unwrap()
-}
-
-fn all_in(root: &Element, sel: &str) -> Vec<Element> {
-    let list = root.query_selector_all(sel).unwrap();
-    (0..list.length()).filter_map(|i| list.item(i)).filter_map(|n| n.dyn_into().ok()).collect()
 }
 
 fn text_of(e: &Element) -> String {

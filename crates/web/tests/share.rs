@@ -5,66 +5,19 @@
 
 use commitscope_protocols::presets;
 use commitscope_web::state::{Action, AppState};
-use commitscope_web::{App, AppProps};
 use std::rc::Rc;
-use std::time::Duration;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
-use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
+use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::Reducible;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-struct Mounted {
-    root: Element,
-    handle: Option<yew::AppHandle<App>>,
-}
+mod common;
+use common::Mounted;
 
 impl Mounted {
-    async fn new(preset: Option<&str>, use_address: bool) -> Mounted {
-        let doc = document();
-        let root = doc.create_element("div").unwrap();
-        doc.body().unwrap().append_child(&root).unwrap();
-        let props =
-            AppProps { preset: preset.map(|p| p.to_string().into()), use_address, embed: None };
-        let handle = yew::Renderer::<App>::with_root_and_props(root.clone(), props).render();
-        yew::scheduler::flush().await;
-        Mounted { root, handle: Some(handle) }
-    }
-
-    fn all(&self, sel: &str) -> Vec<Element> {
-        let list = self.root.query_selector_all(sel).unwrap();
-        (0..list.length()).filter_map(|i| list.item(i)).filter_map(|n| n.dyn_into().ok()).collect()
-    }
-
-    fn one(&self, sel: &str) -> Element {
-        self.root.query_selector(sel).unwrap().unwrap_or_else(|| panic!("no element matches {sel}"))
-    }
-
-    fn text(&self, sel: &str) -> String {
-        self.one(sel).text_content().unwrap_or_default()
-    }
-
-    fn has(&self, sel: &str) -> bool {
-        self.root.query_selector(sel).unwrap().is_some()
-    }
-
-    async fn click(&self, sel: &str) {
-        self.one(sel).dyn_into::<HtmlElement>().unwrap().click();
-        yew::scheduler::flush().await;
-    }
-
-    async fn key(&self, key: &str) {
-        let init = web_sys::KeyboardEventInit::new();
-        init.set_key(key);
-        init.set_bubbles(true);
-        let e =
-            web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
-        document().dispatch_event(&e).unwrap();
-        yew::scheduler::flush().await;
-    }
-
     /// Opens the import/export dialog, pastes `text` and presses Load.
     async fn import(&self, text: &str) {
         if !self.has(".import-load") {
@@ -85,31 +38,6 @@ impl Mounted {
         input.set_files(transfer.files().as_ref());
         input.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
     }
-
-    /// Waits (up to 3 s) for something asynchronous: a promise, a file read.
-    async fn until(&self, what: &str, cond: impl Fn(&Mounted) -> bool) {
-        for _ in 0..150 {
-            if cond(self) {
-                return;
-            }
-            yew::platform::time::sleep(Duration::from_millis(20)).await;
-            yew::scheduler::flush().await;
-        }
-        panic!("timed out waiting for {what}");
-    }
-}
-
-impl Drop for Mounted {
-    fn drop(&mut self) {
-        if let Some(h) = self.handle.take() {
-            h.destroy();
-        }
-        self.root.remove();
-    }
-}
-
-fn document() -> web_sys::Document {
-    web_sys::window().unwrap().document().unwrap()
 }
 
 fn location() -> web_sys::Location {
@@ -145,7 +73,7 @@ async fn a_share_link_opens_the_same_run_at_the_same_moment() {
     let link = s.link();
     assert!(link.starts_with("#v=1&p=two_pc/lost_commit&d="), "{link}");
     set_hash(&link);
-    let app = Mounted::new(None, true).await;
+    let app = Mounted::with_address(None, true).await;
     let cursor = s.cursor.unwrap();
     let event = &s.data.events()[cursor as usize];
     assert!(
@@ -181,7 +109,7 @@ async fn corrupted_links_say_why_and_show_the_default_scenario() {
         ("#v=1&s=!!!", "damaged"),
     ] {
         set_hash(hash);
-        let app = Mounted::new(None, true).await;
+        let app = Mounted::with_address(None, true).await;
         let err = app.text(".error-text");
         assert!(err.contains("could not be opened") && err.contains(says), "{hash}: {err}");
         assert_eq!(app.all(".lanes .lane").len(), 4, "{hash}: the default scenario is drawn");
@@ -192,7 +120,7 @@ async fn corrupted_links_say_why_and_show_the_default_scenario() {
     }
     // A moment past the end: the run opens at its end, and says so.
     set_hash("#v=1&p=two_pc/vote_no&at=99999");
-    let app = Mounted::new(None, true).await;
+    let app = Mounted::with_address(None, true).await;
     assert!(app.text(".error-text").contains("past the end"));
     assert!(app.one("button[aria-label^='Step forward']").has_attribute("disabled"));
     drop(app);
@@ -201,7 +129,7 @@ async fn corrupted_links_say_why_and_show_the_default_scenario() {
 
 #[wasm_bindgen_test]
 async fn copy_link_shows_the_link_to_this_moment() {
-    let app = Mounted::new(Some("three_pc/happy_path"), false).await;
+    let app = Mounted::new(Some("three_pc/happy_path")).await;
     app.key("Home").await;
     app.key("ArrowRight").await;
     app.key("ArrowRight").await;
@@ -219,7 +147,7 @@ async fn copy_link_shows_the_link_to_this_moment() {
 
 #[wasm_bindgen_test]
 async fn the_exported_svg_parses_and_holds_the_whole_run() {
-    let app = Mounted::new(Some("two_pc/lost_commit"), false).await;
+    let app = Mounted::new(Some("two_pc/lost_commit")).await;
     app.click("button[title^='Export the diagram']").await;
     let a = app.one("a.export-svg");
     assert_eq!(a.get_attribute("download").unwrap(), "commitscope-two_pc-lost_commit.svg");
@@ -254,7 +182,7 @@ async fn exported_json_imports_back_to_the_same_trace_hash() {
     let golden: serde_json::Value =
         serde_json::from_str(include_str!("../../../tests/golden/trace_hashes.json")).unwrap();
     let hash = golden[preset.id].as_str().unwrap().to_string();
-    let app = Mounted::new(Some(preset.id), false).await;
+    let app = Mounted::new(Some(preset.id)).await;
     app.click("button[title^='Export the diagram']").await;
     let trace = fetch_text(&app.one("a.export-trace").get_attribute("href").unwrap()).await;
     let scenario = fetch_text(&app.one("a.export-scenario").get_attribute("href").unwrap()).await;
@@ -290,7 +218,7 @@ async fn exported_json_imports_back_to_the_same_trace_hash() {
 
 #[wasm_bindgen_test]
 async fn a_course_transcript_replays_as_a_run() {
-    let app = Mounted::new(None, false).await;
+    let app = Mounted::new(None).await;
     app.import(include_str!("../../../tests/fixtures/harness/two_pc_blocks.txt")).await;
     assert!(!app.has("[role=dialog]"), "{}", app.text(".import-error"));
     let notice = app.text(".notice");
@@ -313,7 +241,7 @@ async fn a_course_transcript_replays_as_a_run() {
 
 #[wasm_bindgen_test]
 async fn a_chosen_file_imports_like_a_paste() {
-    let app = Mounted::new(None, false).await;
+    let app = Mounted::new(None).await;
     app.click("button[title^='Export the diagram']").await;
     app.choose_file("vote_no.json", presets::find("three_pc/vote_no").unwrap().json);
     app.until("the file to be read and imported", |a| a.has(".notice")).await;
@@ -330,7 +258,7 @@ async fn a_chosen_file_imports_like_a_paste() {
 
 #[wasm_bindgen_test]
 async fn user_strings_are_text_never_html() {
-    let app = Mounted::new(None, false).await;
+    let app = Mounted::new(None).await;
     let evil = "<img src=x onerror=\"window.__cs_xss=1\"><b>bold</b>";
     let mut s = presets::find("two_pc/happy_path").unwrap().scenario();
     s.title = Some(evil.into());
