@@ -176,11 +176,17 @@ pub struct PropertySpec {
 #[derive(Debug, Default)]
 pub struct Findings {
     pub(crate) found: Vec<(usize, String)>,
+    /// Bit `i`: property `i` already has its first finding, the only one a run records.
+    pub(crate) known: u64,
 }
 
 impl Findings {
-    pub fn report(&mut self, property: usize, message: impl Into<String>) {
-        self.found.push((property, message.into()));
+    /// Reports a finding; `message` is only written when the property has none yet, so a
+    /// monitor may report on every event at no cost once its property is settled.
+    pub fn report<M: Into<String>>(&mut self, property: usize, message: impl FnOnce() -> M) {
+        if self.known & (1 << property) == 0 {
+            self.found.push((property, message().into()));
+        }
     }
 }
 
@@ -251,5 +257,18 @@ impl NodeView {
     /// The table titled `title`, if the view has one.
     pub fn table(&self, title: &str) -> Option<&Table> {
         self.tables.iter().find(|t| t.title == title)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Findings;
+
+    #[test]
+    fn a_settled_property_costs_no_message() {
+        let mut f = Findings { found: Vec::new(), known: 0b10 };
+        f.report(1, || -> String { unreachable!("property 1 is settled: no message is written") });
+        f.report(0, || "first");
+        assert_eq!(f.found, vec![(0, "first".to_string())]);
     }
 }

@@ -211,6 +211,8 @@ pub struct Simulator<P: Protocol> {
     rule_counts: Vec<u32>,
     monitor: P::Monitor,
     verdicts: Vec<Verdict>,
+    /// Bit `i`: `verdicts[i]` has its first finding (see `Findings::known`).
+    known: u64,
     next_event: EventId,
     end: Option<RunEnd>,
     out: Vec<Effect<P>>,
@@ -227,6 +229,8 @@ impl<P: Protocol> Simulator<P> {
     }
 
     pub fn new(r: Resolved<P>) -> Self {
+        // `known` has a bit per property.
+        const { assert!(P::PROPERTIES.len() <= 64, "at most 64 properties per protocol") };
         let n = r.nodes.len();
         let n_faults = r.faults.len();
         let n_rules = r.msg_rules.len();
@@ -251,6 +255,7 @@ impl<P: Protocol> Simulator<P> {
             rule_counts: vec![0; n_rules],
             monitor: P::Monitor::default(),
             verdicts: vec![Verdict { first: None }; P::PROPERTIES.len()],
+            known: 0,
             next_event: 0,
             end: None,
             out: Vec::new(),
@@ -385,12 +390,13 @@ impl<P: Protocol> Simulator<P> {
     /// Numbers the event, runs the monitors and arms the triggers it meets.
     fn finish(&mut self, ev: Event<P>) -> Event<P> {
         self.next_event += 1;
-        let mut findings = Findings::default();
+        let mut findings = Findings { found: Vec::new(), known: self.known };
         P::observe(&mut self.monitor, &self.world, &ev, &mut findings);
         for (property, message) in findings.found {
             let v = &mut self.verdicts[property];
             if v.first.is_none() {
                 v.first = Some((ev.id, message));
+                self.known |= 1 << property;
             }
         }
         // Progress monitors: blocking can only start or end when a node's phase or

@@ -1490,23 +1490,21 @@ impl Protocol for PaxosCommit {
             EventKind::Decide { decision } => {
                 let d = crate::common::Decision { txn: decision.txn, outcome: decision.outcome };
                 if let Some((other, o)) = monitor.decisions.record(node, d, event.time) {
-                    findings.report(
-                        AC1,
+                    findings.report(AC1, || {
                         format!(
                             "{} decided {} on {} but {} decided {o}",
                             world.name(node),
                             d.outcome,
                             d.txn,
                             world.name(other)
-                        ),
-                    );
+                        )
+                    });
                 }
                 match d.outcome {
                     Outcome::Commit => {
-                        findings.report(
-                            COMMIT_REACHABLE,
-                            format!("{} decided COMMIT on {}", world.name(node), d.txn),
-                        );
+                        findings.report(COMMIT_REACHABLE, || {
+                            format!("{} decided COMMIT on {}", world.name(node), d.txn)
+                        });
                         let unprepared: Vec<&str> =
                             lay.rms()
                                 .filter(|rm| {
@@ -1517,21 +1515,19 @@ impl Protocol for PaxosCommit {
                                 .map(|rm| world.name(rm))
                                 .collect();
                         if !unprepared.is_empty() {
-                            findings.report(
-                                AC2,
+                            findings.report(AC2, || {
                                 format!(
                                     "{} committed {} but {} never forced PREPARED",
                                     world.name(node),
                                     d.txn,
                                     unprepared.join(", ")
-                                ),
-                            );
+                                )
+                            });
                         }
                     }
-                    Outcome::Abort => findings.report(
-                        ABORT_REACHABLE,
-                        format!("{} decided ABORT on {}", world.name(node), d.txn),
-                    ),
+                    Outcome::Abort => findings.report(ABORT_REACHABLE, || {
+                        format!("{} decided ABORT on {}", world.name(node), d.txn)
+                    }),
                 }
             }
             EventKind::Persist { record: Record::Accept { txn, ballot, values } } => {
@@ -1547,7 +1543,7 @@ impl Protocol for PaxosCommit {
                         }
                         Some((first, b)) if first != value => findings.report(
                             ONE_VALUE,
-                            format!(
+                            || format!(
                                 "instance rm{rm} of {txn} chose {first} in ballot {b} and {value} in ballot {ballot}"
                             ),
                         ),
@@ -1559,13 +1555,12 @@ impl Protocol for PaxosCommit {
                 let Some(state) = &world.node(node).state else { return };
                 for ((txn, n), (outcome, _)) in &monitor.decisions.by_node {
                     if *n == node && decided(state, *txn) != Some(*outcome) {
-                        findings.report(
-                            DURABLE,
+                        findings.report(DURABLE, || {
                             format!(
                                 "{} decided {outcome} on {txn} but forgot it after recovering",
                                 world.name(node)
-                            ),
-                        );
+                            )
+                        });
                     }
                 }
             }

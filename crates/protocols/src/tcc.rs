@@ -843,13 +843,12 @@ impl Protocol for Tcc {
         let Some(node) = event.node else { return };
         let record = match &event.kind {
             EventKind::Send { msg: Msg::TryFailed { hanging: true, txn, step, .. }, .. } => {
-                findings.report(
-                    HANGING_TRY,
+                findings.report(HANGING_TRY, || {
                     format!(
                         "{} refuses the try of {txn}/{step}: its cancel came first",
                         world.name(node)
-                    ),
-                );
+                    )
+                });
                 return;
             }
             EventKind::Persist { record } => record,
@@ -859,7 +858,7 @@ impl Protocol for Tcc {
         match record {
             Record::Coord(CoordRecord::Decision { txn, outcome, .. }) => match outcome {
                 Outcome::Confirm => {
-                    findings.report(CONFIRM_REACHABLE, format!("{txn} is confirmed"));
+                    findings.report(CONFIRM_REACHABLE, || format!("{txn} is confirmed"));
                     // A confirm needs every try.
                     for (i, step) in Step::ALL.iter().enumerate() {
                         let tried = books[i]
@@ -867,17 +866,18 @@ impl Protocol for Tcc {
                             .get(&Key { saga: txn.clone(), step: *step })
                             .is_some_and(|e| matches!(e.forward, Some(Ok(_))));
                         if !tried {
-                            findings.report(
-                                ALL_OR_NOTHING,
+                            findings.report(ALL_OR_NOTHING, || {
                                 format!(
                                     "{txn} is confirmed but {} never held its {step}",
                                     step.service()
-                                ),
-                            );
+                                )
+                            });
                         }
                     }
                 }
-                Outcome::Cancel => findings.report(CANCEL_REACHABLE, format!("{txn} is cancelled")),
+                Outcome::Cancel => {
+                    findings.report(CANCEL_REACHABLE, || format!("{txn} is cancelled"))
+                }
             },
             Record::Coord(CoordRecord::End { txn }) => {
                 let outcome = world.node(node).log.iter().find_map(|r| match r {
@@ -895,19 +895,20 @@ impl Protocol for Tcc {
                 let i = Step::ALL.iter().position(|s| *s == step).expect("a step");
                 let b = &books[i];
                 for p in b.double_effects() {
-                    findings.report(NO_DOUBLE, format!("at {}: {p}", world.name(node)));
+                    findings.report(NO_DOUBLE, || format!("at {}: {p}", world.name(node)));
                 }
                 for p in b.conservation(step, &world.params.rules()) {
-                    findings.report(CONSERVED, format!("at {}: {p}", world.name(node)));
+                    findings.report(CONSERVED, || format!("at {}: {p}", world.name(node)));
                 }
                 match rec {
-                    SvcRecord::Cancelled { empty: true, key, .. } => findings.report(
-                        EMPTY_CANCEL,
-                        format!(
-                            "{} cancels {key} before any try arrived (an empty cancel)",
-                            world.name(node)
-                        ),
-                    ),
+                    SvcRecord::Cancelled { empty: true, key, .. } => {
+                        findings.report(EMPTY_CANCEL, || {
+                            format!(
+                                "{} cancels {key} before any try arrived (an empty cancel)",
+                                world.name(node)
+                            )
+                        })
+                    }
                     SvcRecord::Tried { key, .. } => {
                         let log = &world.node(node).log;
                         let cancelled_before = log[..log.len().saturating_sub(1)].iter().any(
@@ -916,7 +917,7 @@ impl Protocol for Tcc {
                         if cancelled_before {
                             findings.report(
                                 NO_HANGING_HOLD,
-                                format!("{} holds {key} after it was cancelled: nothing will release it", world.name(node)),
+                                || format!("{} holds {key} after it was cancelled: nothing will release it", world.name(node)),
                             );
                         }
                     }
@@ -937,17 +938,16 @@ impl Protocol for Tcc {
                         .is_some_and(|e| e.undone == Some(true))
                 });
                 if confirmed && released {
-                    findings.report(
-                        ALL_OR_NOTHING,
-                        format!("{txn} is confirmed at one service and cancelled at another"),
-                    );
+                    findings.report(ALL_OR_NOTHING, || {
+                        format!("{txn} is confirmed at one service and cancelled at another")
+                    });
                 }
             }
             _ => {}
         }
         for (txn, o) in &monitor.ended {
             if let Err(e) = Self::check_outcome(&books, txn, *o) {
-                findings.report(ALL_OR_NOTHING, e);
+                findings.report(ALL_OR_NOTHING, || e);
             }
         }
     }

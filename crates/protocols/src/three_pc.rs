@@ -1644,8 +1644,7 @@ impl Protocol for ThreePc {
                 if let Some((other, o)) = monitor.decisions.record(node, common, event.time) {
                     let other_basis =
                         monitor.bases.get(&(d.txn, other)).map(|b| how(*b)).unwrap_or_default();
-                    findings.report(
-                        AC1,
+                    findings.report(AC1, || {
                         format!(
                             "{} decided {}{} on {} but {} decided {o}{other_basis}",
                             world.name(node),
@@ -1653,28 +1652,26 @@ impl Protocol for ThreePc {
                             how(d.basis),
                             d.txn,
                             world.name(other)
-                        ),
-                    );
+                        )
+                    });
                 }
                 monitor.bases.entry((d.txn, node)).or_insert(d.basis);
                 if d.basis.is_timeout() {
-                    findings.report(
-                        DECIDED_BY_TIMEOUT,
+                    findings.report(DECIDED_BY_TIMEOUT, || {
                         format!(
                             "{} decided {}{} on {}",
                             world.name(node),
                             d.outcome,
                             how(d.basis),
                             d.txn
-                        ),
-                    );
+                        )
+                    });
                 }
                 match d.outcome {
                     Outcome::Commit => {
-                        findings.report(
-                            COMMIT_REACHABLE,
-                            format!("{} decided COMMIT on {}", world.name(node), d.txn),
-                        );
+                        findings.report(COMMIT_REACHABLE, || {
+                            format!("{} decided COMMIT on {}", world.name(node), d.txn)
+                        });
                         let unprepared: Vec<&str> = ThreePc::participants(&world.params)
                             .iter()
                             .filter(|p| {
@@ -1685,34 +1682,31 @@ impl Protocol for ThreePc {
                             .map(|p| world.name(p))
                             .collect();
                         if !unprepared.is_empty() {
-                            findings.report(
-                                AC2,
+                            findings.report(AC2, || {
                                 format!(
                                     "{} committed {} but {} never voted yes",
                                     world.name(node),
                                     d.txn,
                                     unprepared.join(", ")
-                                ),
-                            );
+                                )
+                            });
                         }
                     }
-                    Outcome::Abort => findings.report(
-                        ABORT_REACHABLE,
-                        format!("{} decided ABORT on {}", world.name(node), d.txn),
-                    ),
+                    Outcome::Abort => findings.report(ABORT_REACHABLE, || {
+                        format!("{} decided ABORT on {}", world.name(node), d.txn)
+                    }),
                 }
             }
             EventKind::Recover { .. } => {
                 let Some(state) = &world.node(node).state else { return };
                 for ((txn, n), (outcome, _)) in &monitor.decisions.by_node {
                     if *n == node && decided(state, *txn) != Some(*outcome) {
-                        findings.report(
-                            DURABLE,
+                        findings.report(DURABLE, || {
                             format!(
                                 "{} decided {outcome} on {txn} but forgot it after recovering",
                                 world.name(node)
-                            ),
-                        );
+                            )
+                        });
                     }
                 }
             }

@@ -782,23 +782,21 @@ impl Protocol for TwoPc {
             EventKind::Decide { decision } => {
                 let d = *decision;
                 if let Some((other, o)) = monitor.decisions.record(node, d, event.time) {
-                    findings.report(
-                        AC1,
+                    findings.report(AC1, || {
                         format!(
                             "{} decided {} on {} but {} decided {o}",
                             world.name(node),
                             d.outcome,
                             d.txn,
                             world.name(other)
-                        ),
-                    );
+                        )
+                    });
                 }
                 match d.outcome {
                     Outcome::Commit => {
-                        findings.report(
-                            COMMIT_REACHABLE,
-                            format!("{} decided COMMIT on {}", world.name(node), d.txn),
-                        );
+                        findings.report(COMMIT_REACHABLE, || {
+                            format!("{} decided COMMIT on {}", world.name(node), d.txn)
+                        });
                         let unprepared: Vec<&str> = TwoPc::participants(&world.params)
                             .iter()
                             .filter(|p| {
@@ -809,34 +807,31 @@ impl Protocol for TwoPc {
                             .map(|p| world.name(p))
                             .collect();
                         if !unprepared.is_empty() {
-                            findings.report(
-                                AC2,
+                            findings.report(AC2, || {
                                 format!(
                                     "{} committed {} but {} never voted yes",
                                     world.name(node),
                                     d.txn,
                                     unprepared.join(", ")
-                                ),
-                            );
+                                )
+                            });
                         }
                     }
-                    Outcome::Abort => findings.report(
-                        ABORT_REACHABLE,
-                        format!("{} decided ABORT on {}", world.name(node), d.txn),
-                    ),
+                    Outcome::Abort => findings.report(ABORT_REACHABLE, || {
+                        format!("{} decided ABORT on {}", world.name(node), d.txn)
+                    }),
                 }
             }
             EventKind::Recover { .. } => {
                 let Some(state) = &world.node(node).state else { return };
                 for ((txn, n), (outcome, _)) in &monitor.decisions.by_node {
                     if *n == node && decided(state, *txn) != Some(*outcome) {
-                        findings.report(
-                            DURABLE,
+                        findings.report(DURABLE, || {
                             format!(
                                 "{} decided {outcome} on {txn} but forgot it after recovering",
                                 world.name(node)
-                            ),
-                        );
+                            )
+                        });
                     }
                 }
             }

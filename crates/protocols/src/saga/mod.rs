@@ -1489,10 +1489,9 @@ impl Protocol for Saga {
                     _ => false,
                 };
                 if cached {
-                    findings.report(
-                        DEDUP_HIT,
-                        format!("{} answers {msg} from its dedup table", world.name(node)),
-                    );
+                    findings.report(DEDUP_HIT, || {
+                        format!("{} answers {msg} from its dedup table", world.name(node))
+                    });
                 }
                 return;
             }
@@ -1512,7 +1511,7 @@ impl Protocol for Saga {
         if let Some((saga, status)) = ended {
             monitor.ended.insert(saga.clone(), status);
             match status {
-                Status::Completed => findings.report(COMPLETES, format!("{saga} COMPLETED")),
+                Status::Completed => findings.report(COMPLETES, || format!("{saga} COMPLETED")),
                 _ => {
                     let undone: Vec<String> = books
                         .iter()
@@ -1524,10 +1523,9 @@ impl Protocol for Saga {
                         .map(|(s, _)| s.undo_verb().to_string())
                         .collect();
                     if !undone.is_empty() {
-                        findings.report(
-                            COMPENSATES,
-                            format!("{saga} ABORTED after compensating: {}", undone.join(", ")),
-                        );
+                        findings.report(COMPENSATES, || {
+                            format!("{saga} ABORTED after compensating: {}", undone.join(", "))
+                        });
                     }
                 }
             }
@@ -1537,10 +1535,10 @@ impl Protocol for Saga {
             let b = &books.iter().find(|(s, _)| *s == step).expect("a service").1;
             let rules = world.params.rules();
             for problem in b.double_effects() {
-                findings.report(NO_DOUBLE, format!("at {}: {problem}", world.name(node)));
+                findings.report(NO_DOUBLE, || format!("at {}: {problem}", world.name(node)));
             }
             for problem in b.conservation(step, &rules) {
-                findings.report(CONSERVED, format!("at {}: {problem}", world.name(node)));
+                findings.report(CONSERVED, || format!("at {}: {problem}", world.name(node)));
             }
             let key = rec.key();
             if let SvcRecord::Compensated { .. } = rec {
@@ -1553,7 +1551,7 @@ impl Protocol for Saga {
                         if lb.table.get(&k).is_some_and(|e| e.live()) {
                             findings.report(
                                 REVERSE,
-                                format!(
+                                || format!(
                                     "{} compensated {} of {} while its later step {} is still in effect",
                                     world.name(node),
                                     key.step,
@@ -1588,7 +1586,7 @@ impl Protocol for Saga {
                             r.reported = true;
                             findings.report(
                                 DIRTY_READ,
-                                format!(
+                                || format!(
                                     "{} was refused {}× {} because {} held it; {} was then compensated and released it — {} read data that never committed",
                                     r.saga, r.qty, r.item, key.saga, key.saga, r.saga
                                 ),
@@ -1602,7 +1600,7 @@ impl Protocol for Saga {
         // Semantic atomicity of every ended saga, against the data as it is now.
         for (saga, status) in &monitor.ended {
             if let Err(e) = Self::atomic(world, &books, saga, *status) {
-                findings.report(ATOMICITY, e);
+                findings.report(ATOMICITY, || e);
             }
         }
     }
