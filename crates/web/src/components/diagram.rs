@@ -579,6 +579,7 @@ pub fn Diagram(props: &DiagramProps) -> Html {
         Some(clock) => clock.unwrap_or(0),
         None => data.time_at(props.cursor),
     };
+    let cursor_tag = format!("▶ t={time}");
     let cursor_label = match props.cursor {
         Some(c) => format!("#{c}"),
         None => "start".into(),
@@ -660,7 +661,10 @@ pub fn Diagram(props: &DiagramProps) -> Html {
                 <rect class="future" x="0" y={fmt(cursor_y)} width="100%" height={fmt((d.height - cursor_y).max(0.0))} />
                 <g class="cursor">
                     <line x1="0" y1={fmt(cursor_y)} x2="100%" y2={fmt(cursor_y)} />
-                    <text x="3" y={fmt(cursor_y - 3.0)}>{ format!("▶ t={time}") }</text>
+                    // The label stands on its own ground: it covers the tick of its row.
+                    <rect class="cursor-tag" x="0" y={fmt(cursor_y - 13.0)} height="12"
+                        width={fmt(cursor_tag.chars().count() as f64 * 6.2 + 6.0)} />
+                    <text x="3" y={fmt(cursor_y - 3.0)}>{ cursor_tag }</text>
                 </g>
             </svg>
         </div>
