@@ -4,10 +4,13 @@
 //! comes from `crate::compare::CompareData`; nothing here is specific to a protocol.
 
 use super::cards::phase_chip;
-use super::controls::{icon, on_click, on_scrub, on_speed};
+use super::controls::{
+    icon, on_click, on_scrub, on_speed, play_button, speed_select, ICON_BACK, ICON_END,
+    ICON_FORWARD, ICON_START,
+};
 use super::diagram::Diagram;
 use crate::compare::{CompareData, Settings, Side, MAX_PARTICIPANTS};
-use crate::state::{Action, Selection, SPEED_LABELS};
+use crate::state::{Action, Selection};
 use commitscope_engine::Time;
 use commitscope_protocols::compare::{FaultResult, Verdict, FAULT_PLANS, MAX_FAULTS, VARIANTS};
 use std::rc::Rc;
@@ -123,26 +126,12 @@ fn transport(props: &CompareProps) -> Html {
     html! {
         <div class="playback compare-playback" role="group" aria-label="One clock for both runs">
             <div class="transport">
-                <button class="compare-start" onclick={a(Action::ToStart)} disabled={at_start} aria-label="Both runs to the start (Home)" title="Start (Home)">{ icon("M2 2h2.5v12H2zM14 2L5.5 8l8.5 6z") }</button>
-                <button class="compare-back" onclick={a(Action::Step(-1))} disabled={at_start} aria-label="Both runs one moment back (←)" title="One moment back (←)">{ icon("M11 2L4 8l7 6z") }</button>
-                <button class="play" onclick={a(Action::TogglePlay)} aria-pressed={props.playing.to_string()}
-                    aria-label={if props.playing { "Pause (Space)" } else { "Play (Space)" }}>
-                    if props.playing {
-                        { icon("M4 2h3v12H4zM9 2h3v12H9z") }{" Pause"}
-                    } else {
-                        { icon("M4 2l10 6l-10 6z") }{" Play"}
-                    }
-                </button>
-                <button class="compare-forward" onclick={a(Action::Step(1))} disabled={at_end} aria-label="Both runs one moment on (→)" title="One moment on (→)">{ icon("M5 2l7 6l-7 6z") }</button>
-                <button class="compare-end" onclick={a(Action::ToEnd)} disabled={at_end} aria-label="Both runs to the end (End)" title="End (End)">{ icon("M11.5 2H14v12h-2.5zM2 2l8.5 6L2 14z") }</button>
-                <label class="speed">
-                    <span class="sr-only">{"Speed"}</span>
-                    <select onchange={on_speed} aria-label="Playback speed">
-                        { for SPEED_LABELS.iter().enumerate().map(|(i, s)| html! {
-                            <option value={i.to_string()} selected={i == props.speed}>{ *s }</option>
-                        }) }
-                    </select>
-                </label>
+                <button class="compare-start" onclick={a(Action::ToStart)} disabled={at_start} aria-label="Both runs to the start (Home)" title="Start (Home)">{ icon(ICON_START) }</button>
+                <button class="compare-back" onclick={a(Action::Step(-1))} disabled={at_start} aria-label="Both runs one moment back (←)" title="One moment back (←)">{ icon(ICON_BACK) }</button>
+                { play_button(props.playing, a(Action::TogglePlay)) }
+                <button class="compare-forward" onclick={a(Action::Step(1))} disabled={at_end} aria-label="Both runs one moment on (→)" title="One moment on (→)">{ icon(ICON_FORWARD) }</button>
+                <button class="compare-end" onclick={a(Action::ToEnd)} disabled={at_end} aria-label="Both runs to the end (End)" title="End (End)">{ icon(ICON_END) }</button>
+                { speed_select(props.speed, on_speed) }
             </div>
             <div class="scrub">
                 <input type="range" min="0" max={end.to_string()} value={props.time.unwrap_or(0).to_string()}

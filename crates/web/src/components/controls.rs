@@ -182,6 +182,41 @@ pub fn Toolbar(props: &ToolbarProps) -> Html {
     }
 }
 
+/// The transport's icons (paths in a 16 × 16 box), shared by the playback bar and the
+/// compare view's clock.
+pub(crate) const ICON_START: &str = "M2 2h2.5v12H2zM14 2L5.5 8l8.5 6z";
+pub(crate) const ICON_BACK: &str = "M11 2L4 8l7 6z";
+pub(crate) const ICON_FORWARD: &str = "M5 2l7 6l-7 6z";
+pub(crate) const ICON_END: &str = "M11.5 2H14v12h-2.5zM2 2l8.5 6L2 14z";
+
+/// Play/Pause, saying which it will do.
+pub(crate) fn play_button(playing: bool, onclick: Callback<MouseEvent>) -> Html {
+    html! {
+        <button class="play" {onclick} aria-pressed={playing.to_string()}
+            aria-label={if playing { "Pause (Space)" } else { "Play (Space)" }}>
+            if playing {
+                { icon("M4 2h3v12H4zM9 2h3v12H9z") }{" Pause"}
+            } else {
+                { icon("M4 2l10 6l-10 6z") }{" Play"}
+            }
+        </button>
+    }
+}
+
+/// The playback speed picker (`SPEED_LABELS`), `speed` chosen.
+pub(crate) fn speed_select(speed: usize, on_speed: Callback<Event>) -> Html {
+    html! {
+        <label class="speed">
+            <span class="sr-only">{"Speed"}</span>
+            <select onchange={on_speed} aria-label="Playback speed">
+                { for SPEED_LABELS.iter().enumerate().map(|(i, s)| html! {
+                    <option value={i.to_string()} selected={i == speed}>{ *s }</option>
+                }) }
+            </select>
+        </label>
+    }
+}
+
 /// A 16px icon from one path (fonts on course pages may lack the media glyphs).
 pub fn icon(d: &'static str) -> Html {
     html! {
@@ -246,32 +281,18 @@ pub fn Playback(props: &PlaybackProps) -> Html {
             if c.play || c.step || c.speed {
                 <div class="transport">
                     if c.step {
-                        <button onclick={a(Action::ToStart)} disabled={at_start} aria-label="Jump to start (Home)" title="Start (Home)">{ icon("M2 2h2.5v12H2zM14 2L5.5 8l8.5 6z") }</button>
-                        <button onclick={a(Action::Step(-1))} disabled={at_start} aria-label="Step back one event (←)" title="Step back (←)">{ icon("M11 2L4 8l7 6z") }</button>
+                        <button onclick={a(Action::ToStart)} disabled={at_start} aria-label="Jump to start (Home)" title="Start (Home)">{ icon(ICON_START) }</button>
+                        <button onclick={a(Action::Step(-1))} disabled={at_start} aria-label="Step back one event (←)" title="Step back (←)">{ icon(ICON_BACK) }</button>
                     }
                     if c.play {
-                        <button class="play" onclick={a(Action::TogglePlay)} aria-pressed={props.playing.to_string()}
-                            aria-label={if props.playing { "Pause (Space)" } else { "Play (Space)" }}>
-                            if props.playing {
-                                { icon("M4 2h3v12H4zM9 2h3v12H9z") }{" Pause"}
-                            } else {
-                                { icon("M4 2l10 6l-10 6z") }{" Play"}
-                            }
-                        </button>
+                        { play_button(props.playing, a(Action::TogglePlay)) }
                     }
                     if c.step {
-                        <button onclick={a(Action::Step(1))} disabled={at_end} aria-label="Step forward one event (→)" title="Step forward (→)">{ icon("M5 2l7 6l-7 6z") }</button>
-                        <button onclick={a(Action::ToEnd)} disabled={at_end} aria-label="Jump to end (End)" title="End (End)">{ icon("M11.5 2H14v12h-2.5zM2 2l8.5 6L2 14z") }</button>
+                        <button onclick={a(Action::Step(1))} disabled={at_end} aria-label="Step forward one event (→)" title="Step forward (→)">{ icon(ICON_FORWARD) }</button>
+                        <button onclick={a(Action::ToEnd)} disabled={at_end} aria-label="Jump to end (End)" title="End (End)">{ icon(ICON_END) }</button>
                     }
                     if c.speed {
-                        <label class="speed">
-                            <span class="sr-only">{"Speed"}</span>
-                            <select onchange={on_speed} aria-label="Playback speed">
-                                { for SPEED_LABELS.iter().enumerate().map(|(i, s)| html! {
-                                    <option value={i.to_string()} selected={i == props.speed}>{ *s }</option>
-                                }) }
-                            </select>
-                        </label>
+                        { speed_select(props.speed, on_speed) }
                     }
                 </div>
             }
