@@ -2,7 +2,7 @@
 //! only on its own root, so with several widgets on a page a key acts on the one that has
 //! the focus (a click anywhere in a widget focuses something inside it).
 
-use wasm_bindgen::closure::Closure;
+use super::listener::Listener;
 use wasm_bindgen::JsCast;
 use web_sys::KeyboardEvent;
 use yew::prelude::*;
@@ -49,7 +49,8 @@ impl Shortcut {
 #[hook]
 pub fn use_keyboard(scope: Option<NodeRef>, on_key: Callback<Shortcut>) {
     use_effect_with((), move |_| {
-        let listener = Closure::<dyn Fn(KeyboardEvent)>::new(move |e: KeyboardEvent| {
+        let on_keydown = move |e: web_sys::Event| {
+            let Ok(e) = e.dyn_into::<KeyboardEvent>() else { return };
             let tag = e
                 .target()
                 .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
@@ -70,23 +71,12 @@ pub fn use_keyboard(scope: Option<NodeRef>, on_key: Callback<Shortcut>) {
                 e.prevent_default();
                 on_key.emit(s);
             }
-        });
+        };
         let target: Option<web_sys::EventTarget> = match scope {
             Some(node) => node.cast::<web_sys::Element>().map(Into::into),
             None => web_sys::window().and_then(|w| w.document()).map(Into::into),
         };
-        if let Some(t) = &target {
-            let _ =
-                t.add_event_listener_with_callback("keydown", listener.as_ref().unchecked_ref());
-        }
-        move || {
-            if let Some(t) = &target {
-                let _ = t.remove_event_listener_with_callback(
-                    "keydown",
-                    listener.as_ref().unchecked_ref(),
-                );
-            }
-            drop(listener);
-        }
+        let listener = Listener::new(target, "keydown", on_keydown);
+        move || drop(listener)
     });
 }

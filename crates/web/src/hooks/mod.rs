@@ -2,6 +2,7 @@
 
 mod address;
 mod keyboard;
+mod listener;
 mod playback;
 mod settle;
 mod size;

@@ -1,5 +1,4 @@
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
+use super::listener::Listener;
 use yew::prelude::*;
 
 /// The client width and height of `node` (or `fallback` before layout), re-measured on
@@ -20,21 +19,9 @@ pub fn use_element_size(node: NodeRef, fallback: (f64, f64)) -> (f64, f64) {
                 }
             };
             measure();
-            let listener = Closure::<dyn Fn()>::new(measure);
-            let window = web_sys::window();
-            if let Some(w) = &window {
-                let _ =
-                    w.add_event_listener_with_callback("resize", listener.as_ref().unchecked_ref());
-            }
-            move || {
-                if let Some(w) = &window {
-                    let _ = w.remove_event_listener_with_callback(
-                        "resize",
-                        listener.as_ref().unchecked_ref(),
-                    );
-                }
-                drop(listener);
-            }
+            let listener =
+                Listener::new(web_sys::window().map(Into::into), "resize", move |_| measure());
+            move || drop(listener)
         });
     }
     *size
