@@ -7,6 +7,7 @@
 //! - `scenario`: the versioned JSON scenario format and its checked resolution.
 //! - `erased`: the plain-data, type-erased API the UI and the CLI use.
 //! - `rng`, `ids`: the in-repo PRNG, ids, virtual time and the stable hasher.
+//! - `vecmap`: `VecMap` and `VecSet`, the ordered maps and sets protocol state uses.
 
 pub mod erased;
 pub mod ids;
@@ -16,6 +17,7 @@ pub mod scenario;
 pub mod sim;
 pub mod sweep;
 pub mod trace;
+pub mod vecmap;
 
 pub use ids::{EventId, MsgId, NodeId, Time};
 pub use protocol::{

@@ -12,8 +12,9 @@ use crate::scenario::{
     ScenarioError, Trigger, When,
 };
 use crate::trace::{DropReason, Event, EventKind};
+use crate::vecmap::VecMap;
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 
 /// One node as the environment sees it: volatile state (gone while down), durable log,
 /// pending timers.
@@ -24,7 +25,7 @@ pub struct NodeSlot<P: Protocol> {
     pub log: Vec<P::Record>,
     pub down_since: Option<Time>,
     /// Pending timers: key -> (generation, fires_at).
-    pub timers: BTreeMap<P::Timer, (u64, Time)>,
+    pub timers: VecMap<P::Timer, (u64, Time)>,
 }
 
 impl<P: Protocol> NodeSlot<P> {
@@ -279,7 +280,7 @@ impl<P: Protocol> Simulator<P> {
                 state: Some(state),
                 log: Vec::new(),
                 down_since: None,
-                timers: BTreeMap::new(),
+                timers: VecMap::new(),
             });
         }
         for i in 0..n_faults {

@@ -1,9 +1,9 @@
 //! Vocabulary the commit protocols share: transaction ids, outcomes, node sets, the client
 //! request, and the agreement/validity monitor.
 
+use commitscope_engine::vecmap::VecMap;
 use commitscope_engine::{NodeId, Time};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// A transaction id that stays unique across coordinator restarts: the coordinator's
@@ -100,7 +100,7 @@ impl fmt::Display for Begin {
 /// What every atomic-commit monitor remembers: each node's decision per transaction.
 #[derive(Clone, Debug, Default)]
 pub struct Decisions {
-    pub by_node: BTreeMap<(TxnId, NodeId), (Outcome, Time)>,
+    pub by_node: VecMap<(TxnId, NodeId), (Outcome, Time)>,
 }
 
 impl Decisions {

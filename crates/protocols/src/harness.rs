@@ -95,7 +95,8 @@ pub struct Session {
     saga_mode: Option<saga::Mode>,
     sagas: u32,
     /// Each saga's final status, failure reason and compensations, by saga id.
-    saga_results: std::collections::BTreeMap<String, (Status, Option<String>, Vec<&'static str>)>,
+    saga_results:
+        commitscope_engine::vecmap::VecMap<String, (Status, Option<String>, Vec<&'static str>)>,
 }
 
 struct Request<'a> {

@@ -56,12 +56,13 @@
 
 use crate::common::{Begin, Decisions, NodeSet, Outcome, TxnId};
 use commitscope_engine::protocol::ParamError;
+use commitscope_engine::vecmap::VecMap;
 use commitscope_engine::{
     Blocked, Ctx, Event, EventKind, Findings, Input, Kind, NodeId, NodeSpec, NodeView,
     PropertyKind, PropertySpec, Protocol, Table, Time, World,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -491,7 +492,7 @@ impl Layout {
 /// Phase 2b messages received, per instance, ballot and value: who accepted.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Tally {
-    pub votes: BTreeMap<(u32, u32, Value), NodeSet>,
+    pub votes: VecMap<(u32, u32, Value), NodeSet>,
 }
 
 impl Tally {
@@ -556,7 +557,7 @@ pub enum RmStatus {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct AccTxn {
     pub promised: u32,
-    pub accepted: BTreeMap<u32, (u32, Value)>,
+    pub accepted: VecMap<u32, (u32, Value)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -564,7 +565,7 @@ pub enum Stage {
     /// Ballot 0: the RMs propose; the leader collects phase 2b messages.
     Collecting,
     Phase1 {
-        promises: BTreeMap<NodeId, Vec<Report>>,
+        promises: VecMap<NodeId, Vec<Report>>,
     },
     Phase2 {
         values: Values,
@@ -597,11 +598,11 @@ pub struct State {
     /// Node 0 only: the epoch and sequence of the next transaction id.
     pub epoch: u32,
     pub next_seq: u32,
-    pub rm: BTreeMap<TxnId, RmStatus>,
+    pub rm: VecMap<TxnId, RmStatus>,
     /// Faster Paxos Commit: the 2b messages this RM received.
-    pub rm_tally: BTreeMap<TxnId, Tally>,
-    pub acc: BTreeMap<TxnId, AccTxn>,
-    pub coord: BTreeMap<TxnId, CoordTxn>,
+    pub rm_tally: VecMap<TxnId, Tally>,
+    pub acc: VecMap<TxnId, AccTxn>,
+    pub coord: VecMap<TxnId, CoordTxn>,
 }
 
 impl State {
@@ -618,9 +619,9 @@ impl State {
 pub struct Monitor {
     decisions: Decisions,
     /// Per (transaction, instance, ballot, value): the acceptors that forced ACCEPT.
-    accepted: BTreeMap<(TxnId, u32, u32, Value), NodeSet>,
+    accepted: VecMap<(TxnId, u32, u32, Value), NodeSet>,
     /// Per (transaction, instance): the first value chosen, and in which ballot.
-    chosen: BTreeMap<(TxnId, u32), (Value, u32)>,
+    chosen: VecMap<(TxnId, u32), (Value, u32)>,
 }
 
 const AC1: usize = 0;
@@ -910,7 +911,7 @@ impl PaxosCommit {
         let ballot = lay.next_ballot(rank, c.max_seen.max(promised));
         c.max_seen = ballot;
         c.takeover = false;
-        c.lead = Some(Lead { ballot, stage: Stage::Phase1 { promises: BTreeMap::new() } });
+        c.lead = Some(Lead { ballot, stage: Stage::Phase1 { promises: VecMap::new() } });
         ctx.cancel_timer(Timer::Takeover { txn });
         Self::to_acceptors(ctx, local, &Msg::Phase1a { txn, ballot });
         ctx.set_timer(Timer::Retry { txn }, ctx.params.retry_ticks);
@@ -1290,7 +1291,7 @@ impl Protocol for PaxosCommit {
             st.epoch = last + 1;
             ctx.persist(Record::Epoch { epoch: st.epoch });
         }
-        let mut proposals: BTreeMap<TxnId, (u32, Values)> = BTreeMap::new();
+        let mut proposals: VecMap<TxnId, (u32, Values)> = VecMap::new();
         for r in ctx.log {
             match r {
                 Record::Epoch { .. } => {}

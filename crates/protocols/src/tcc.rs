@@ -25,12 +25,12 @@ use crate::saga::service::{
 };
 use crate::saga::Checkout;
 use commitscope_engine::protocol::ParamError;
+use commitscope_engine::vecmap::{VecMap, VecSet};
 use commitscope_engine::{
     Blocked, Ctx, Event, EventKind, Findings, Input, Kind, NodeId, NodeSpec, NodeView,
     PropertyKind, PropertySpec, Protocol, Time, World,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 pub const COORD: NodeId = NodeId(0);
@@ -53,8 +53,8 @@ pub struct Params {
     pub try_timeout_ticks: Time,
     /// The decision is re-sent to services that have not acknowledged this often.
     pub retry_ticks: Time,
-    pub stock: BTreeMap<String, u64>,
-    pub balances: BTreeMap<String, u64>,
+    pub stock: VecMap<String, u64>,
+    pub balances: VecMap<String, u64>,
     pub decline_users: Vec<String>,
     pub decline_amount: u64,
     pub shipping_down: bool,
@@ -296,15 +296,15 @@ impl Kind for Phase {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TxnRun {
     pub order: Order,
-    pub tried: BTreeSet<Step>,
+    pub tried: VecSet<Step>,
     pub decision: Option<(Outcome, String)>,
-    pub acked: BTreeSet<Step>,
+    pub acked: VecSet<Step>,
     pub ended: bool,
 }
 
 impl TxnRun {
-    pub fn from_log(log: &[Record]) -> BTreeMap<SagaId, TxnRun> {
-        let mut txns = BTreeMap::new();
+    pub fn from_log(log: &[Record]) -> VecMap<SagaId, TxnRun> {
+        let mut txns = VecMap::new();
         for r in log {
             match r {
                 Record::Coord(CoordRecord::Begin { order }) => {
@@ -312,9 +312,9 @@ impl TxnRun {
                         order.saga.clone(),
                         TxnRun {
                             order: order.clone(),
-                            tried: BTreeSet::new(),
+                            tried: VecSet::new(),
                             decision: None,
-                            acked: BTreeSet::new(),
+                            acked: VecSet::new(),
                             ended: false,
                         },
                     );
@@ -339,13 +339,13 @@ impl TxnRun {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum State {
-    Coord { txns: BTreeMap<SagaId, TxnRun>, next_seq: u32 },
-    Svc { hits: BTreeMap<Key, u32>, hanging: BTreeSet<Key>, served: bool },
+    Coord { txns: VecMap<SagaId, TxnRun>, next_seq: u32 },
+    Svc { hits: VecMap<Key, u32>, hanging: VecSet<Key>, served: bool },
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct Monitor {
-    ended: BTreeMap<SagaId, Outcome>,
+    ended: VecMap<SagaId, Outcome>,
 }
 
 const ALL_OR_NOTHING: usize = 0;
@@ -428,9 +428,9 @@ impl Tcc {
                     id,
                     TxnRun {
                         order,
-                        tried: BTreeSet::new(),
+                        tried: VecSet::new(),
                         decision: None,
-                        acked: BTreeSet::new(),
+                        acked: VecSet::new(),
                         ended: false,
                     },
                 );
@@ -702,9 +702,9 @@ impl Protocol for Tcc {
 
     fn init(ctx: &Ctx<'_, Self>) -> State {
         if ctx.node == COORD {
-            State::Coord { txns: BTreeMap::new(), next_seq: 1 }
+            State::Coord { txns: VecMap::new(), next_seq: 1 }
         } else {
-            State::Svc { hits: BTreeMap::new(), hanging: BTreeSet::new(), served: false }
+            State::Svc { hits: VecMap::new(), hanging: VecSet::new(), served: false }
         }
     }
 
@@ -718,7 +718,7 @@ impl Protocol for Tcc {
     fn on_recover(ctx: &mut Ctx<'_, Self>) -> State {
         if ctx.node != COORD {
             let served = ctx.log.iter().any(|r| matches!(r, Record::Svc(_)));
-            return State::Svc { hits: BTreeMap::new(), hanging: BTreeSet::new(), served };
+            return State::Svc { hits: VecMap::new(), hanging: VecSet::new(), served };
         }
         let mut txns = TxnRun::from_log(ctx.log);
         for t in txns.values_mut() {
@@ -781,10 +781,10 @@ impl Protocol for Tcc {
         };
         if let Some(step) = step_of(node) {
             let books = Books::from_log(step, &world.params.rules(), &slot.log, svc);
-            let empty = BTreeMap::new();
+            let empty = VecMap::new();
             let (hits, hanging) = match &slot.state {
                 Some(State::Svc { hits, hanging, .. }) => (hits, hanging.clone()),
-                _ => (&empty, BTreeSet::new()),
+                _ => (&empty, VecSet::new()),
             };
             v.fields = books.fields(step);
             v.tables.push(books.dedup_table(hits));

@@ -52,12 +52,12 @@
 
 use crate::common::{Begin, Decisions, NodeSet, Outcome, TxnId};
 use commitscope_engine::protocol::ParamError;
+use commitscope_engine::vecmap::VecMap;
 use commitscope_engine::{
     Blocked, Ctx, Event, EventKind, Findings, Input, Kind, NodeId, NodeSpec, NodeView,
     PropertyKind, PropertySpec, Protocol, Time, World,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fmt;
 
 pub const COORD: NodeId = NodeId(0);
@@ -583,14 +583,14 @@ pub struct PartTxn {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum State {
-    Coord { epoch: u32, next_seq: u32, txns: BTreeMap<TxnId, CoordTxn> },
-    Part { txns: BTreeMap<TxnId, PartTxn> },
+    Coord { epoch: u32, next_seq: u32, txns: VecMap<TxnId, CoordTxn> },
+    Part { txns: VecMap<TxnId, PartTxn> },
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct Monitor {
     decisions: Decisions,
-    bases: BTreeMap<(TxnId, NodeId), Basis>,
+    bases: VecMap<(TxnId, NodeId), Basis>,
 }
 
 const AC1: usize = 0;
@@ -1384,9 +1384,9 @@ impl Protocol for ThreePc {
 
     fn init(ctx: &Ctx<'_, Self>) -> State {
         if ctx.node == COORD {
-            State::Coord { epoch: 1, next_seq: 1, txns: BTreeMap::new() }
+            State::Coord { epoch: 1, next_seq: 1, txns: VecMap::new() }
         } else {
-            State::Part { txns: BTreeMap::new() }
+            State::Part { txns: VecMap::new() }
         }
     }
 
@@ -1411,7 +1411,7 @@ impl Protocol for ThreePc {
                 .unwrap_or(1);
             let epoch = last_epoch + 1;
             ctx.persist(Record::Epoch { epoch });
-            let mut txns: BTreeMap<TxnId, CoordTxn> = BTreeMap::new();
+            let mut txns: VecMap<TxnId, CoordTxn> = VecMap::new();
             let fresh = |participants, stage| CoordTxn {
                 participants,
                 stage,
@@ -1456,7 +1456,7 @@ impl Protocol for ThreePc {
             }
             State::Coord { epoch, next_seq: 1, txns }
         } else {
-            let mut txns: BTreeMap<TxnId, PartTxn> = BTreeMap::new();
+            let mut txns: VecMap<TxnId, PartTxn> = VecMap::new();
             for r in ctx.log {
                 let (txn, participants, status) = match r {
                     Record::Prepared { txn, participants } => {

@@ -18,12 +18,12 @@
 
 use crate::common::{Begin, Decision, Decisions, NodeSet, Outcome, TxnId};
 use commitscope_engine::protocol::ParamError;
+use commitscope_engine::vecmap::VecMap;
 use commitscope_engine::{
     Blocked, Ctx, Event, EventKind, Findings, Input, Kind, NodeId, NodeSpec, NodeView,
     PropertyKind, PropertySpec, Protocol, Time, World,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fmt;
 
 pub const COORD: NodeId = NodeId(0);
@@ -244,8 +244,8 @@ pub struct PartTxn {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum State {
-    Coord { epoch: u32, next_seq: u32, txns: BTreeMap<TxnId, CoordTxn> },
-    Part { txns: BTreeMap<TxnId, PartTxn> },
+    Coord { epoch: u32, next_seq: u32, txns: VecMap<TxnId, CoordTxn> },
+    Part { txns: VecMap<TxnId, PartTxn> },
 }
 
 #[derive(Clone, Debug, Default)]
@@ -456,7 +456,7 @@ impl TwoPc {
 
     fn part_learn(
         ctx: &mut Ctx<'_, Self>,
-        txns: &mut BTreeMap<TxnId, PartTxn>,
+        txns: &mut VecMap<TxnId, PartTxn>,
         txn: TxnId,
         participants: NodeSet,
         outcome: Outcome,
@@ -597,9 +597,9 @@ impl Protocol for TwoPc {
 
     fn init(ctx: &Ctx<'_, Self>) -> State {
         if ctx.node == COORD {
-            State::Coord { epoch: 1, next_seq: 1, txns: BTreeMap::new() }
+            State::Coord { epoch: 1, next_seq: 1, txns: VecMap::new() }
         } else {
-            State::Part { txns: BTreeMap::new() }
+            State::Part { txns: VecMap::new() }
         }
     }
 
@@ -624,7 +624,7 @@ impl Protocol for TwoPc {
                 .unwrap_or(1);
             let epoch = last_epoch + 1;
             ctx.persist(Record::Epoch { epoch });
-            let mut txns = BTreeMap::new();
+            let mut txns = VecMap::new();
             for r in ctx.log {
                 if let Some((txn, outcome, participants)) = r.decision() {
                     txns.insert(
@@ -653,7 +653,7 @@ impl Protocol for TwoPc {
             }
             State::Coord { epoch, next_seq: 1, txns }
         } else {
-            let mut txns = BTreeMap::new();
+            let mut txns = VecMap::new();
             for r in ctx.log {
                 match r {
                     Record::Prepared { txn, participants } => {

@@ -7,8 +7,8 @@
 //! the trace. Components turn these shapes into SVG and never compute positions.
 
 use commitscope_engine::erased::EventInfo;
+use commitscope_engine::vecmap::VecMap;
 use commitscope_engine::{EventId, Time};
-use std::collections::BTreeMap;
 
 /// Height of a row that carries a glyph and a label.
 pub const ROW: f64 = 20.0;
@@ -65,7 +65,7 @@ pub struct Rows {
     /// Virtual time of the last event.
     pub end_time: Time,
     /// The phase a node restarts in, for each recovery (recoveries announce no phase event).
-    pub recovered: BTreeMap<EventId, String>,
+    pub recovered: VecMap<EventId, String>,
     /// Each distinct virtual time laid out (of every run laid out together) and the y where
     /// its block of rows ends, in order.
     pub moments: Vec<(Time, f64)>,
@@ -144,7 +144,7 @@ impl Rows {
                     height: bottom + ROW * 2.0,
                     ends,
                     end_time: events.last().map_or(0, |e| e.time),
-                    recovered: BTreeMap::new(),
+                    recovered: VecMap::new(),
                     moments: moments.clone(),
                 }
             })
@@ -663,8 +663,8 @@ mod tests {
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].height, rows[1].height);
         // Where each moment ends, per run: the bottom of its last event at that time.
-        let ends = |events: &[EventInfo], r: &Rows| -> BTreeMap<Time, f64> {
-            let mut m = BTreeMap::new();
+        let ends = |events: &[EventInfo], r: &Rows| -> VecMap<Time, f64> {
+            let mut m = VecMap::new();
             for e in events {
                 m.insert(e.time, r.cursor_y(events, Some(e.id)));
             }

@@ -19,10 +19,10 @@
 //! JSON>&at=N`) are still read. A hash with none of `v`, `p`, `s`, `preset` is no link (a
 //! page's own anchor); anything else that does not open is a `LinkError` saying why.
 
+use commitscope_engine::vecmap::VecMap;
 use commitscope_engine::{EventId, Scenario};
 use commitscope_protocols::presets;
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
 
 /// The link format this build writes and reads (older unversioned links are read too).
 pub const LINK_VERSION: u32 = 1;
@@ -124,7 +124,7 @@ pub fn scenario_part(scenario: &Scenario, origin: Option<&str>) -> String {
 /// Reads a URL hash (with or without the `#`). `Ok(None)`: the hash is no link at all.
 pub fn parse(hash: &str) -> Result<Option<Link>, LinkError> {
     let hash = hash.trim().trim_start_matches('#');
-    let mut fields: BTreeMap<&str, String> = BTreeMap::new();
+    let mut fields: VecMap<&str, String> = VecMap::new();
     for part in hash.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = part.split_once('=').unwrap_or((part, ""));
         fields.insert(k, percent_decode(v));

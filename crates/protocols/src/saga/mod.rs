@@ -49,13 +49,13 @@
 pub mod service;
 
 use commitscope_engine::protocol::ParamError;
+use commitscope_engine::vecmap::{VecMap, VecSet};
 use commitscope_engine::{
     Blocked, Ctx, Event, EventKind, Findings, Input, Kind, NodeId, NodeSpec, NodeView,
     PropertyKind, PropertySpec, Protocol, Table, Time, World,
 };
 use serde::{Deserialize, Serialize};
 pub use service::{Books, Effect, Forward, Key, Order, Rules, SagaId, Step, SvcRecord, Undo};
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// Node 0: the orchestrator (orchestrated) or the broker (choreographed).
@@ -92,9 +92,9 @@ pub struct Params {
     /// Orchestrated: a forward step not answered after this many sends fails the saga.
     pub max_attempts: u32,
     /// Inventory's initial stock per item.
-    pub stock: BTreeMap<String, u64>,
+    pub stock: VecMap<String, u64>,
     /// Payment's initial balance per user.
-    pub balances: BTreeMap<String, u64>,
+    pub balances: VecMap<String, u64>,
     /// Payment declines these users (the course's u999).
     pub decline_users: Vec<String>,
     /// Payment declines this exact amount (the course's 99999); 0: none.
@@ -627,8 +627,8 @@ pub struct SagaRun {
 impl SagaRun {
     /// Folds the saga log into every saga's state (recovery, and the card of a node that
     /// is down).
-    pub fn from_log(log: &[Record]) -> BTreeMap<SagaId, SagaRun> {
-        let mut sagas: BTreeMap<SagaId, SagaRun> = BTreeMap::new();
+    pub fn from_log(log: &[Record]) -> VecMap<SagaId, SagaRun> {
+        let mut sagas: VecMap<SagaId, SagaRun> = VecMap::new();
         for r in log {
             let Record::Orch(r) = r else { continue };
             match r {
@@ -691,20 +691,20 @@ impl SagaRun {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum State {
     Orch {
-        sagas: BTreeMap<SagaId, SagaRun>,
+        sagas: VecMap<SagaId, SagaRun>,
         next_seq: u32,
     },
     Broker {
         /// The event log, by number.
         events: Vec<SagaEvent>,
-        status: BTreeMap<SagaId, Status>,
+        status: VecMap<SagaId, Status>,
         /// (event number, subscriber) not yet reacted to, with when it was last sent.
-        pending: BTreeMap<(u32, NodeId), Time>,
+        pending: VecMap<(u32, NodeId), Time>,
         next_seq: u32,
     },
     Svc {
         /// Repeats answered from the dedup table since the last restart.
-        hits: BTreeMap<Key, u32>,
+        hits: VecMap<Key, u32>,
         served: bool,
     },
 }
@@ -729,7 +729,7 @@ enum Answer {
 
 #[derive(Clone, Debug, Default)]
 pub struct Monitor {
-    ended: BTreeMap<SagaId, Status>,
+    ended: VecMap<SagaId, Status>,
     refusals: Vec<Refusal>,
 }
 
@@ -1121,7 +1121,7 @@ impl Saga {
 
     /// Every saga node 0 knows of, with its status (from the state, or from the log while
     /// it is down).
-    fn statuses(world: &World<Self>) -> BTreeMap<SagaId, Status> {
+    fn statuses(world: &World<Self>) -> VecMap<SagaId, Status> {
         let hub = world.node(HUB);
         match &hub.state {
             Some(State::Orch { sagas, .. }) => {
@@ -1139,9 +1139,9 @@ impl Saga {
 }
 
 /// The broker's event log and each saga's status, from its durable log.
-fn broker_from_log(log: &[Record]) -> (Vec<SagaEvent>, BTreeMap<SagaId, Status>) {
+fn broker_from_log(log: &[Record]) -> (Vec<SagaEvent>, VecMap<SagaId, Status>) {
     let mut events = Vec::new();
-    let mut status = BTreeMap::new();
+    let mut status = VecMap::new();
     for r in log {
         if let Record::Event { event, .. } = r {
             status.insert(event.order.saga.clone(), event.topic.status());
@@ -1263,7 +1263,7 @@ impl Protocol for Saga {
         if params.max_attempts == 0 {
             return Err(ParamError::new("max_attempts", "must be at least 1"));
         }
-        let mut seen = BTreeSet::new();
+        let mut seen = VecSet::new();
         for (i, s) in params.steps.iter().enumerate() {
             if !seen.insert(*s) {
                 return Err(ParamError::new(
@@ -1296,14 +1296,14 @@ impl Protocol for Saga {
 
     fn init(ctx: &Ctx<'_, Self>) -> State {
         match (ctx.node == HUB, ctx.params.mode) {
-            (true, Mode::Orchestrated) => State::Orch { sagas: BTreeMap::new(), next_seq: 1 },
+            (true, Mode::Orchestrated) => State::Orch { sagas: VecMap::new(), next_seq: 1 },
             (true, Mode::Choreographed) => State::Broker {
                 events: Vec::new(),
-                status: BTreeMap::new(),
-                pending: BTreeMap::new(),
+                status: VecMap::new(),
+                pending: VecMap::new(),
                 next_seq: 1,
             },
-            (false, _) => State::Svc { hits: BTreeMap::new(), served: false },
+            (false, _) => State::Svc { hits: VecMap::new(), served: false },
         }
     }
 
@@ -1318,7 +1318,7 @@ impl Protocol for Saga {
     fn on_recover(ctx: &mut Ctx<'_, Self>) -> State {
         if ctx.node != HUB {
             let served = ctx.log.iter().any(|r| matches!(r, Record::Svc(_)));
-            return State::Svc { hits: BTreeMap::new(), served };
+            return State::Svc { hits: VecMap::new(), served };
         }
         match ctx.params.mode {
             Mode::Orchestrated => {
@@ -1333,7 +1333,7 @@ impl Protocol for Saga {
             Mode::Choreographed => {
                 let (events, status) = broker_from_log(ctx.log);
                 // Re-deliver the events of sagas that have not ended (subscribers dedup).
-                let pending: BTreeMap<(u32, NodeId), Time> = events
+                let pending: VecMap<(u32, NodeId), Time> = events
                     .iter()
                     .enumerate()
                     .filter(|(_, e)| !status[&e.order.saga].is_final())
@@ -1391,7 +1391,7 @@ impl Protocol for Saga {
         if let Some(step) = step_of(node) {
             // Local data lives in the log: shown even while the service is down.
             let books = Books::from_log(step, &world.params.rules(), &slot.log, svc);
-            let empty = BTreeMap::new();
+            let empty = VecMap::new();
             let hits = match &slot.state {
                 Some(State::Svc { hits, .. }) => hits,
                 _ => &empty,

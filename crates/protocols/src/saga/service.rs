@@ -13,9 +13,9 @@
 //! so a forward request that arrives after it (late, or a duplicate) is refused instead of
 //! executed. In TCC the same mechanism is the "empty cancel" and the refused "hanging try".
 
+use commitscope_engine::vecmap::VecMap;
 use commitscope_engine::Table;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// The title of every service's dedup table on its card.
@@ -293,8 +293,8 @@ pub struct Shortage {
 /// The business rules and the initial data every service starts from (from the params).
 #[derive(Clone, Copy, Debug)]
 pub struct Rules<'a> {
-    pub stock: &'a BTreeMap<String, u64>,
-    pub balances: &'a BTreeMap<String, u64>,
+    pub stock: &'a VecMap<String, u64>,
+    pub balances: &'a VecMap<String, u64>,
     /// Payment declines these users (the course's `u999`).
     pub decline_users: &'a [String],
     /// Payment declines exactly this amount (the course's 99999); 0: none.
@@ -360,17 +360,17 @@ pub enum Shipment {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Books {
     /// Inventory: units available per item (may go below zero only through a bug).
-    pub stock: BTreeMap<String, i64>,
+    pub stock: VecMap<String, i64>,
     /// Inventory (TCC): units held by tries, and sold by confirms.
-    pub held: BTreeMap<String, i64>,
-    pub sold: BTreeMap<String, i64>,
+    pub held: VecMap<String, i64>,
+    pub sold: VecMap<String, i64>,
     /// Payment: each user's balance, money frozen by tries, and the merchant's account.
-    pub balances: BTreeMap<String, i64>,
-    pub frozen: BTreeMap<String, i64>,
+    pub balances: VecMap<String, i64>,
+    pub frozen: VecMap<String, i64>,
     pub collected: i64,
     /// Shipping: each shipment's status.
-    pub shipments: BTreeMap<String, Shipment>,
-    pub table: BTreeMap<Key, Entry>,
+    pub shipments: VecMap<String, Shipment>,
+    pub table: VecMap<Key, Entry>,
 }
 
 /// What a service does with a forward request (a saga step or a TCC try).
@@ -400,7 +400,7 @@ pub enum Confirm {
     NotTried,
 }
 
-fn add(map: &mut BTreeMap<String, i64>, k: &str, d: i64) {
+fn add(map: &mut VecMap<String, i64>, k: &str, d: i64) {
     *map.entry(k.to_string()).or_insert(0) += d;
 }
 
@@ -689,7 +689,7 @@ impl Books {
             }
         }
         let mut out = Vec::new();
-        let nonzero = |m: &BTreeMap<String, i64>| -> BTreeMap<String, i64> {
+        let nonzero = |m: &VecMap<String, i64>| -> VecMap<String, i64> {
             m.iter().filter(|(_, v)| **v != 0).map(|(k, v)| (k.clone(), *v)).collect()
         };
         match step {
@@ -738,7 +738,7 @@ impl Books {
 
     /// The card's fields: the service's local data (stock, balances, shipments).
     pub fn fields(&self, step: Step) -> Vec<(String, String)> {
-        let list = |m: &BTreeMap<String, i64>| -> String {
+        let list = |m: &VecMap<String, i64>| -> String {
             let v: Vec<String> = m.iter().map(|(k, v)| format!("{k} {v}")).collect();
             if v.is_empty() {
                 "none".into()
@@ -787,7 +787,7 @@ impl Books {
 
     /// The dedup table as the card shows it: one row per key with the cached result and
     /// how many repeats were answered from it since the last restart (`hits`; empty: none).
-    pub fn dedup_table(&self, hits: &BTreeMap<Key, u32>) -> Table {
+    pub fn dedup_table(&self, hits: &VecMap<Key, u32>) -> Table {
         let mut t = Table::new(DEDUP_TABLE, &["key", "result", "repeats"]);
         for (k, e) in &self.table {
             let repeats = hits.get(k).filter(|n| **n > 0).map_or(String::new(), |n| n.to_string());

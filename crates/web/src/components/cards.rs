@@ -3,8 +3,8 @@
 
 use crate::layout::PhaseClass;
 use crate::state::{Action, RunData, Selection};
+use commitscope_engine::vecmap::VecSet;
 use commitscope_engine::{EventId, NodeView, Table};
-use std::collections::BTreeSet;
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -19,7 +19,7 @@ pub struct CardsProps {
 /// The phases nodes of `role` pass through in this run, in the protocol's order.
 pub fn role_phases(data: &RunData, role: &str) -> Vec<&'static str> {
     let nodes = data.run.nodes();
-    let mut seen = BTreeSet::new();
+    let mut seen = VecSet::new();
     for e in data.events().iter().filter(|e| e.kind == "phase") {
         let same_role = e.node.and_then(|n| nodes.get(n as usize)).is_some_and(|s| s.role == role);
         if let (true, Some(p)) = (same_role, e.subkind) {

@@ -3,8 +3,8 @@
 
 use crate::faults::{in_flight, Injection};
 use crate::state::{Action, RunData, DELAY_TICKS};
+use commitscope_engine::vecmap::VecSet;
 use commitscope_engine::EventId;
-use std::collections::BTreeSet;
 use std::rc::Rc;
 use web_sys::HtmlSelectElement;
 use yew::prelude::*;
@@ -25,7 +25,7 @@ pub fn FaultPanel(props: &FaultProps) -> Html {
     let role = super::use_panel_role();
     let data = &props.data;
     let views = props.data.views(props.cursor);
-    let side = use_state(BTreeSet::<String>::new);
+    let side = use_state(VecSet::<String>::new);
     let cut_from = use_state(|| 0usize);
     let cut_to = use_state(|| 1usize);
     let nodes = data.run.nodes();
