@@ -22,7 +22,8 @@ pub const MIN_LANE: f64 = 66.0;
 pub const TOP_PAD: f64 = 14.0;
 /// Rough advance of one character of the 11px label font, for truncation.
 const CHAR_W: f64 = 6.3;
-/// Extra room drawn beyond the viewport so that scrolling a little shows no gap.
+/// Extra room drawn beyond the window (`Viewport::banded`), so that scrolling a little
+/// shows no gap.
 const OVERSCAN: f64 = 120.0;
 /// The drawn rows move in bands of this height (see `Viewport::banded`).
 pub const BAND: f64 = 240.0;
@@ -42,13 +43,14 @@ impl Default for Viewport {
 }
 
 impl Viewport {
-    /// The window widened to whole bands of `BAND` pixels. Laying out the banded window
-    /// draws the same picture on screen, and its drawing changes only when the window
-    /// crosses into another band: scrolling a row at a time redraws nothing, and a move of
-    /// a few hundred pixels adds and removes a band's rows, not the whole window's.
+    /// The window widened by `OVERSCAN` on each side, then to whole bands of `BAND`
+    /// pixels. Laying out the banded window draws the same picture on screen, and its
+    /// drawing changes only when the window crosses into another band: scrolling a row at a
+    /// time redraws nothing, and a move of a few hundred pixels adds and removes a band's
+    /// rows, not the whole window's.
     pub fn banded(self) -> Viewport {
-        let top = (self.top / BAND).floor() * BAND;
-        let bottom = ((self.top + self.height) / BAND).ceil() * BAND;
+        let top = ((self.top - OVERSCAN) / BAND).floor().max(0.0) * BAND;
+        let bottom = ((self.top + self.height + OVERSCAN) / BAND).ceil() * BAND;
         Viewport { width: self.width, top, height: (bottom - top).max(BAND) }
     }
 }
@@ -409,7 +411,8 @@ fn drop_word(reason: &str) -> String {
     }
 }
 
-/// The shapes of the diagram that meet `view`.
+/// The shapes of the diagram that meet `view` (exactly: margins are the caller's choice,
+/// see `Viewport::banded`).
 pub fn layout(
     events: &[EventInfo],
     rows: &Rows,
@@ -419,8 +422,8 @@ pub fn layout(
 ) -> Diagram {
     let (lane, width) = lane_width(n_nodes, view.width);
     let x_of = |n: u32| lane_x(n, lane);
-    let top = view.top - OVERSCAN;
-    let bottom = view.top + view.height + OVERSCAN;
+    let top = view.top;
+    let bottom = view.top + view.height;
     let visible = |y0: f64, y1: f64| y1 >= top && y0 <= bottom;
     let end_y = rows.height - ROW;
 
@@ -617,17 +620,19 @@ pub fn layout(
 mod tests {
     #[test]
     fn a_banded_window_covers_the_window_and_moves_in_whole_bands() {
-        let vp = Viewport { width: 800.0, top: 250.0, height: 500.0 };
+        let vp = Viewport { width: 800.0, top: 370.0, height: 500.0 };
         let b = vp.banded();
-        assert_eq!((b.top, b.height), (BAND, 3.0 * BAND));
-        assert!(b.top <= vp.top && b.top + b.height >= vp.top + vp.height);
+        // 370 - 120 = 250 rounds down to 240; 370 + 500 + 120 = 990 rounds up to 1200.
+        assert_eq!((b.top, b.height), (BAND, 4.0 * BAND));
+        assert!(b.top + OVERSCAN <= vp.top && b.top + b.height >= vp.top + vp.height + OVERSCAN);
         // Scrolling a row at a time keeps the same band (so the same drawing) ...
         for dy in [1.0, 20.0, 200.0] {
-            assert_eq!(Viewport { top: 250.0 + dy, ..vp }.banded(), b, "moved by {dy}");
+            assert_eq!(Viewport { top: 370.0 + dy, ..vp }.banded(), b, "moved by {dy}");
         }
         // ... until the window crosses a band's edge.
-        assert_ne!(Viewport { top: 250.0 + 240.0, ..vp }.banded(), b);
+        assert_ne!(Viewport { top: 370.0 + 240.0, ..vp }.banded(), b);
         assert_eq!(Viewport { top: 0.0, height: 0.0, width: 1.0 }.banded().height, BAND);
+        assert_eq!(Viewport { top: 10.0, height: 100.0, width: 1.0 }.banded().top, 0.0);
     }
 
     use super::*;
