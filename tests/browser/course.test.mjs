@@ -88,9 +88,18 @@ after(async () => {
 
 /** A fresh page that records CSP violations, console errors and warnings, page errors,
  *  failed requests and every request's URL. */
-async function open(file, options = {}) {
+async function open(file, { hold, ...options } = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options });
   const page = await context.newPage();
+  // `hold`: requests for this file wait until `release()` is called.
+  let release = () => {};
+  if (hold) {
+    const released = new Promise((r) => (release = r));
+    await page.route(`**/${hold}`, async (route) => {
+      await released;
+      await route.continue();
+    });
+  }
   const seen = { console: [], warnings: [], errors: [], failed: [], requests: [] };
   await page.addInitScript(() => {
     window.__csp = [];
@@ -107,8 +116,8 @@ async function open(file, options = {}) {
   page.on("response", (r) => { if (r.status() >= 400) seen.failed.push(`${r.url()} ${r.status()}`); });
   page.on("request", (r) => seen.requests.push(r.url()));
   const t0 = Date.now();
-  await page.goto(`${origin}${PREFIX}${file}`);
-  return { page, context, seen, t0 };
+  await page.goto(`${origin}${PREFIX}${file}`, hold ? { waitUntil: "domcontentloaded" } : {});
+  return { page, context, seen, t0, release };
 }
 
 async function assertClean(page, seen) {
@@ -291,6 +300,18 @@ test("the app page runs under the same CSP from the sub-path", async () => {
   await page.locator(".narration-tag", { hasText: /^#0 / }).waitFor({ timeout: 5_000 });
   await assertClean(page, seen);
   await screenshot(page, "app-1280");
+  await context.close();
+});
+
+test("the app page says it is loading until the app replaces the message", async () => {
+  const { page, context, seen, release } = await open("index.html", { hold: "commitscope-web_bg.wasm" });
+  const status = page.locator("#app .cs-loading[role=status]");
+  assert.match(await status.textContent(), /Loading CommitScope/);
+  assert.ok(await status.isVisible());
+  release();
+  await page.locator("#app svg.diagram .arrow").first().waitFor({ timeout: 20_000 });
+  assert.equal(await status.count(), 0);
+  await assertClean(page, seen);
   await context.close();
 });
 
