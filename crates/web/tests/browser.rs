@@ -282,6 +282,41 @@ async fn a_long_trace_keeps_the_dom_bounded() {
     assert!(worst < 1_500, "the diagram draws {worst} SVG nodes for {n_events} events");
 }
 
+/// The diagram is re-measured when its box changes without the window resizing (a course
+/// page's column narrows, a panel folds away): the lanes fit the new width, and a shorter
+/// window still shows the cursor's line.
+#[wasm_bindgen_test]
+async fn the_diagram_follows_its_container_size() {
+    let app = Mounted::new(Some("two_pc/lost_commit")).await;
+    let svg_width = || -> f64 {
+        app.one("svg.diagram").get_attribute("width").unwrap_or_default().parse().unwrap_or(0.0)
+    };
+    let wide = svg_width();
+    assert!(wide > 420.0, "{wide}");
+    app.root.set_attribute("style", "width: 420px").unwrap();
+    app.until("the lanes to fit the narrower column", |_| svg_width() <= 420.0).await;
+
+    // Follow the cursor from the end backwards, then shrink the window under its line.
+    app.key("End").await;
+    for _ in 0..3 {
+        app.key("ArrowLeft").await;
+    }
+    let scroller: HtmlElement = app.one(".diagram-scroll").dyn_into().unwrap();
+    let line_y =
+        || -> f64 { app.one("g.cursor line").get_attribute("y1").unwrap().parse().unwrap() };
+    let on_screen = || {
+        let (top, h) = (f64::from(scroller.scroll_top()), f64::from(scroller.client_height()));
+        top <= line_y() && line_y() <= top + h
+    };
+    assert!(on_screen(), "before: the line is in the window");
+    scroller.style().set_property("max-height", "160px").unwrap();
+    app.until("the window to keep the line in view at 160 px", |_| {
+        scroller.client_height() <= 160 && on_screen()
+    })
+    .await;
+    assert!(scroller.scroll_top() > 0, "the window scrolled to the line near the end");
+}
+
 #[wasm_bindgen_test]
 async fn two_widgets_on_one_page_are_independent() {
     let a = Mounted::widget(&[
