@@ -1,8 +1,8 @@
 //! Vocabulary the commit protocols share: transaction ids, outcomes, node sets, the client
-//! request, and the agreement/validity monitor.
+//! request, the agreement/validity monitor, parameter checks and epochs.
 
 use commitscope_engine::vecmap::VecMap;
-use commitscope_engine::{NodeId, Time};
+use commitscope_engine::{NodeId, NodeSpec, ParamError, Time};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -114,5 +114,95 @@ impl Decisions {
             .map(|((_, n), (o, _))| (*n, *o));
         self.by_node.entry((d.txn, node)).or_insert((d.outcome, now));
         conflict
+    }
+}
+
+/// How many of a kind of node there may be (participants, resource managers).
+pub const MAX_PARTICIPANTS: u32 = 16;
+
+/// `count` of them, from 1 to `MAX_PARTICIPANTS`.
+pub fn check_count(field: &str, count: u32) -> Result<(), ParamError> {
+    if (1..=MAX_PARTICIPANTS).contains(&count) {
+        Ok(())
+    } else {
+        Err(ParamError::new(field, format!("must be from 1 to {MAX_PARTICIPANTS}")))
+    }
+}
+
+/// Every timeout and period at least one tick (a zero would fire forever at one moment).
+pub fn check_ticks(fields: &[(&str, Time)]) -> Result<(), ParamError> {
+    match fields.iter().find(|(_, ticks)| *ticks == 0) {
+        Some((field, _)) => Err(ParamError::new(*field, "must be at least 1 tick")),
+        None => Ok(()),
+    }
+}
+
+/// Every name in `names` (the parameter `field`) is `prefix1` to `prefix{count}`: one of
+/// the `count` nodes of a kind (`what`, e.g. "participant").
+pub fn check_names(
+    field: &str,
+    names: &[String],
+    prefix: &str,
+    count: u32,
+    what: &str,
+) -> Result<(), ParamError> {
+    for (i, name) in names.iter().enumerate() {
+        let known = name
+            .strip_prefix(prefix)
+            .and_then(|n| n.parse::<u32>().ok())
+            .is_some_and(|n| (1..=count).contains(&n));
+        if !known {
+            return Err(ParamError::new(
+                format!("{field}[{i}]"),
+                format!("\"{name}\" is not a {what} ({prefix}1 to {prefix}{count})"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A coordinator `coord` and participants `p1` to `p{participants}` (2PC and 3PC).
+pub fn coordinator_and_participants(participants: u32) -> Vec<NodeSpec> {
+    let mut nodes = vec![NodeSpec { name: "coord".into(), role: "coordinator".into() }];
+    nodes.extend(
+        (1..=participants).map(|i| NodeSpec { name: format!("p{i}"), role: "participant".into() }),
+    );
+    nodes
+}
+
+/// The epoch a recovering coordinator starts: one past the last it logged (the first
+/// epoch, 1, is never logged).
+pub fn next_epoch(logged: impl Iterator<Item = u32>) -> u32 {
+    logged.max().unwrap_or(1) + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameter_checks_name_the_field_and_the_problem() {
+        assert!(check_count("participants", 16).is_ok());
+        let e = check_count("participants", 0).unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.problem.as_str()),
+            ("participants", "must be from 1 to 16")
+        );
+        assert!(check_ticks(&[("a", 1), ("b", 9)]).is_ok());
+        assert_eq!(check_ticks(&[("a", 1), ("b", 0), ("c", 0)]).unwrap_err().field, "b");
+        let names = vec!["rm2".to_string(), "rm4".to_string()];
+        assert!(check_names("vote_no", &names[..1], "rm", 3, "resource manager").is_ok());
+        let e = check_names("vote_no", &names, "rm", 3, "resource manager").unwrap_err();
+        assert_eq!(e.field, "vote_no[1]");
+        assert_eq!(e.problem, "\"rm4\" is not a resource manager (rm1 to rm3)");
+    }
+
+    #[test]
+    fn a_recovering_coordinator_starts_one_past_its_last_epoch() {
+        assert_eq!(next_epoch([].into_iter()), 2);
+        assert_eq!(next_epoch([2, 4, 3].into_iter()), 5);
+        let nodes = coordinator_and_participants(2);
+        let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["coord", "p1", "p2"]);
     }
 }

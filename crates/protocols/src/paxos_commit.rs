@@ -54,7 +54,7 @@
 //! votes received` (instance × acceptor: each acceptor's highest-ballot vote, and the value
 //! chosen as far as those votes show).
 
-use crate::common::{Begin, Decisions, NodeSet, Outcome, TxnId};
+use crate::common::{self, Begin, Decisions, NodeSet, Outcome, TxnId};
 use commitscope_engine::protocol::ParamError;
 use commitscope_engine::vecmap::VecMap;
 use commitscope_engine::{
@@ -1180,9 +1180,7 @@ impl Protocol for PaxosCommit {
     type Monitor = Monitor;
 
     fn validate(params: &Params) -> Result<(), ParamError> {
-        if !(1..=16).contains(&params.resource_managers) {
-            return Err(ParamError::new("resource_managers", "must be from 1 to 16"));
-        }
+        common::check_count("resource_managers", params.resource_managers)?;
         if params.faults > 3 {
             return Err(ParamError::new(
                 "faults",
@@ -1199,31 +1197,18 @@ impl Protocol for PaxosCommit {
                 ),
             ));
         }
-        for (field, v) in [
+        common::check_ticks(&[
             ("retry_ticks", params.retry_ticks),
             ("takeover_ticks", params.takeover_ticks),
             ("in_doubt_timeout_ticks", params.in_doubt_timeout_ticks),
-        ] {
-            if v == 0 {
-                return Err(ParamError::new(field, "must be at least 1 tick"));
-            }
-        }
-        for (i, name) in params.vote_no.iter().enumerate() {
-            let ok = name
-                .strip_prefix("rm")
-                .and_then(|n| n.parse::<u32>().ok())
-                .is_some_and(|n| (1..=params.resource_managers).contains(&n));
-            if !ok {
-                return Err(ParamError::new(
-                    format!("vote_no[{i}]"),
-                    format!(
-                        "\"{name}\" is not a resource manager (rm1 to rm{})",
-                        params.resource_managers
-                    ),
-                ));
-            }
-        }
-        Ok(())
+        ])?;
+        common::check_names(
+            "vote_no",
+            &params.vote_no,
+            "rm",
+            params.resource_managers,
+            "resource manager",
+        )
     }
 
     fn nodes(params: &Params) -> Vec<NodeSpec> {
@@ -1279,16 +1264,10 @@ impl Protocol for PaxosCommit {
         let lay = Self::lay(ctx);
         let mut st = State { epoch: 1, next_seq: 1, ..State::default() };
         if ctx.node == NodeId(0) {
-            let last = ctx
-                .log
-                .iter()
-                .filter_map(|r| match r {
-                    Record::Epoch { epoch } => Some(*epoch),
-                    _ => None,
-                })
-                .max()
-                .unwrap_or(1);
-            st.epoch = last + 1;
+            st.epoch = common::next_epoch(ctx.log.iter().filter_map(|r| match r {
+                Record::Epoch { epoch } => Some(*epoch),
+                _ => None,
+            }));
             ctx.persist(Record::Epoch { epoch: st.epoch });
         }
         let mut proposals: VecMap<TxnId, (u32, Values)> = VecMap::new();

@@ -681,14 +681,10 @@ impl Protocol for Tcc {
     type Monitor = Monitor;
 
     fn validate(params: &Params) -> Result<(), ParamError> {
-        for (field, v) in
-            [("try_timeout_ticks", params.try_timeout_ticks), ("retry_ticks", params.retry_ticks)]
-        {
-            if v == 0 {
-                return Err(ParamError::new(field, "must be at least 1 tick"));
-            }
-        }
-        Ok(())
+        crate::common::check_ticks(&[
+            ("try_timeout_ticks", params.try_timeout_ticks),
+            ("retry_ticks", params.retry_ticks),
+        ])
     }
 
     fn nodes(_params: &Params) -> Vec<NodeSpec> {

@@ -16,7 +16,7 @@
 //!   re-sends every logged decision without END; a participant with PREPARED and no
 //!   decision is in doubt again and asks at once.
 
-use crate::common::{Begin, Decision, Decisions, NodeSet, Outcome, TxnId};
+use crate::common::{self, Begin, Decision, Decisions, NodeSet, Outcome, TxnId};
 use commitscope_engine::protocol::ParamError;
 use commitscope_engine::vecmap::VecMap;
 use commitscope_engine::{
@@ -559,40 +559,17 @@ impl Protocol for TwoPc {
     type Monitor = Monitor;
 
     fn validate(params: &Params) -> Result<(), ParamError> {
-        if !(1..=16).contains(&params.participants) {
-            return Err(ParamError::new("participants", "must be from 1 to 16"));
-        }
-        for (field, v) in [
+        common::check_count("participants", params.participants)?;
+        common::check_ticks(&[
             ("vote_timeout_ticks", params.vote_timeout_ticks),
             ("resend_ticks", params.resend_ticks),
             ("in_doubt_timeout_ticks", params.in_doubt_timeout_ticks),
-        ] {
-            if v == 0 {
-                return Err(ParamError::new(field, "must be at least 1 tick"));
-            }
-        }
-        for (i, name) in params.vote_no.iter().enumerate() {
-            let ok = name
-                .strip_prefix('p')
-                .and_then(|n| n.parse::<u32>().ok())
-                .is_some_and(|n| (1..=params.participants).contains(&n));
-            if !ok {
-                return Err(ParamError::new(
-                    format!("vote_no[{i}]"),
-                    format!("\"{name}\" is not a participant (p1 to p{})", params.participants),
-                ));
-            }
-        }
-        Ok(())
+        ])?;
+        common::check_names("vote_no", &params.vote_no, "p", params.participants, "participant")
     }
 
     fn nodes(params: &Params) -> Vec<NodeSpec> {
-        let mut nodes = vec![NodeSpec { name: "coord".into(), role: "coordinator".into() }];
-        nodes.extend(
-            (1..=params.participants)
-                .map(|i| NodeSpec { name: format!("p{i}"), role: "participant".into() }),
-        );
-        nodes
+        common::coordinator_and_participants(params.participants)
     }
 
     fn init(ctx: &Ctx<'_, Self>) -> State {
@@ -613,16 +590,10 @@ impl Protocol for TwoPc {
 
     fn on_recover(ctx: &mut Ctx<'_, Self>) -> State {
         if ctx.node == COORD {
-            let last_epoch = ctx
-                .log
-                .iter()
-                .filter_map(|r| match r {
-                    Record::Epoch { epoch } => Some(*epoch),
-                    _ => None,
-                })
-                .max()
-                .unwrap_or(1);
-            let epoch = last_epoch + 1;
+            let epoch = common::next_epoch(ctx.log.iter().filter_map(|r| match r {
+                Record::Epoch { epoch } => Some(*epoch),
+                _ => None,
+            }));
             ctx.persist(Record::Epoch { epoch });
             let mut txns = VecMap::new();
             for r in ctx.log {

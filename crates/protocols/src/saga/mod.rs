@@ -1257,9 +1257,7 @@ impl Protocol for Saga {
     type Monitor = Monitor;
 
     fn validate(params: &Params) -> Result<(), ParamError> {
-        if params.retry_ticks == 0 {
-            return Err(ParamError::new("retry_ticks", "must be at least 1 tick"));
-        }
+        crate::common::check_ticks(&[("retry_ticks", params.retry_ticks)])?;
         if params.max_attempts == 0 {
             return Err(ParamError::new("max_attempts", "must be at least 1"));
         }
