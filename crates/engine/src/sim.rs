@@ -5,7 +5,9 @@
 //! any moment can be rebuilt by stepping a copy forward.
 
 use crate::ids::{EventId, MsgId, NodeId, Time};
-use crate::protocol::{Ctx, Effect, Findings, Input, Kind, NodeSpec, PropertyKind, Protocol};
+use crate::protocol::{
+    Ctx, Effect, Findings, Input, Kind, NodeSpec, NodeView, PropertyKind, Protocol,
+};
 use crate::rng::{Ratio, Rng};
 use crate::scenario::{
     resolve, Limits, MsgAction, MsgRule, NetFault, NetworkSpec, NodeFault, Resolved, Scenario,
@@ -105,6 +107,21 @@ impl<P: Protocol> World<P> {
     }
     pub fn name(&self, id: NodeId) -> &str {
         &self.node(id).spec.name
+    }
+    /// What every protocol's view of a node shows: its name and role, whether it is up,
+    /// its phase ("down" while it is), every log record and its pending timers. The
+    /// protocol's `view` adds the rest.
+    pub fn base_view(&self, id: NodeId) -> NodeView {
+        let slot = self.node(id);
+        NodeView {
+            name: slot.spec.name.clone(),
+            role: slot.spec.role.clone(),
+            up: slot.is_up(),
+            phase: slot.state.as_ref().map_or("down".into(), |s| P::phase(s).kind().to_string()),
+            log: slot.log.iter().map(|r| r.to_string()).collect(),
+            timers: slot.timers.iter().map(|(t, (_, at))| format!("{t} at t={at}")).collect(),
+            ..NodeView::default()
+        }
     }
 }
 

@@ -1367,17 +1367,8 @@ impl Protocol for PaxosCommit {
     fn view(world: &World<Self>, node: NodeId) -> NodeView {
         let slot = world.node(node);
         let lay = Layout::of(&world.params);
-        let mut v = NodeView {
-            name: slot.spec.name.clone(),
-            role: slot.spec.role.clone(),
-            up: slot.is_up(),
-            phase: "down".into(),
-            log: slot.log.iter().map(|r| r.to_string()).collect(),
-            timers: slot.timers.iter().map(|(t, (_, at))| format!("{t} at t={at}")).collect(),
-            ..NodeView::default()
-        };
+        let mut v = world.base_view(node);
         let Some(st) = &slot.state else { return v };
-        v.phase = Self::phase(st).kind().to_string();
         if node == NodeId(0) {
             v.fields.push(("epoch".into(), st.epoch.to_string()));
         }

@@ -682,17 +682,8 @@ impl Protocol for TwoPc {
 
     fn view(world: &World<Self>, node: NodeId) -> NodeView {
         let slot = world.node(node);
-        let mut v = NodeView {
-            name: slot.spec.name.clone(),
-            role: slot.spec.role.clone(),
-            up: slot.is_up(),
-            phase: "down".into(),
-            log: slot.log.iter().map(|r| r.to_string()).collect(),
-            timers: slot.timers.iter().map(|(t, (_, at))| format!("{t} at t={at}")).collect(),
-            ..NodeView::default()
-        };
+        let mut v = world.base_view(node);
         let Some(state) = &slot.state else { return v };
-        v.phase = Self::phase(state).kind().to_string();
         match state {
             State::Coord { epoch, txns, .. } => {
                 v.fields.push(("epoch".into(), epoch.to_string()));

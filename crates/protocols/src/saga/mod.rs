@@ -1377,15 +1377,7 @@ impl Protocol for Saga {
 
     fn view(world: &World<Self>, node: NodeId) -> NodeView {
         let slot = world.node(node);
-        let mut v = NodeView {
-            name: slot.spec.name.clone(),
-            role: slot.spec.role.clone(),
-            up: slot.is_up(),
-            phase: slot.state.as_ref().map_or("down".into(), |s| Self::phase(s).kind().to_string()),
-            log: slot.log.iter().map(|r| r.to_string()).collect(),
-            timers: slot.timers.iter().map(|(t, (_, at))| format!("{t} at t={at}")).collect(),
-            ..NodeView::default()
-        };
+        let mut v = world.base_view(node);
         if let Some(step) = step_of(node) {
             // Local data lives in the log: shown even while the service is down.
             let books = Books::from_log(step, &world.params.rules(), &slot.log, svc);
