@@ -56,7 +56,9 @@ pub trait Protocol: Sized + Clone + Debug + PartialEq + Eq + Hash + Default + 's
     /// Rebuilds volatile state from the durable log after a crash (and may emit effects).
     fn on_recover(ctx: &mut Ctx<'_, Self>) -> Self::State;
     fn phase(state: &Self::State) -> Self::Phase;
-    /// What the UI shows of a node; `state` is `None` while the node is down.
+    /// What the UI shows of a node; its slot's `state` is `None` while the node is down.
+    /// `World::base_view` fills in what every protocol shows (name, role, phase, log,
+    /// timers); a protocol adds its fields and tables.
     fn view(world: &World<Self>, node: NodeId) -> NodeView;
     /// Property monitors: look at the world after `event` and report what it shows.
     fn observe(

@@ -101,7 +101,8 @@ impl<K: Ord, V> VecMap<K, V> {
         self.items.last().map(|(k, v)| (k, v))
     }
 
-    /// The entries whose keys fall in `range`, in order.
+    /// The entries whose keys fall in `range`, in order. Unlike `BTreeMap::range`, a range
+    /// whose start is past its end is empty rather than a panic.
     pub fn range<R: RangeBounds<K>>(&self, range: R) -> Iter<'_, K, V> {
         let start = match range.start_bound() {
             Bound::Included(s) => self.items.partition_point(|(k, _)| k < s),

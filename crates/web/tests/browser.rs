@@ -293,7 +293,8 @@ async fn the_diagram_follows_its_container_size() {
     };
     let wide = svg_width();
     assert!(wide > 420.0, "{wide}");
-    app.root.set_attribute("style", "width: 420px").unwrap();
+    let root: HtmlElement = app.root.clone().dyn_into().unwrap();
+    root.style().set_property("width", "420px").unwrap();
     app.until("the lanes to fit the narrower column", |_| svg_width() <= 420.0).await;
 
     // Follow the cursor from the end backwards, then shrink the window under its line.

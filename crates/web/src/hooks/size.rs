@@ -5,7 +5,9 @@ use yew::prelude::*;
 
 /// The client width and height of `node` (or `fallback` before it is mounted): measured
 /// once mounted, then again whenever its box changes — the window resized, or its
-/// container grown or shrunk (a course page's column, a panel folding away).
+/// container grown or shrunk (a course page's column, a panel folding away). `node` must
+/// be rendered unconditionally by the component (as the diagram's scroll window is): the
+/// element found after the first render is the one watched.
 #[hook]
 pub fn use_element_size(node: NodeRef, fallback: (f64, f64)) -> (f64, f64) {
     let size = use_state_eq(|| fallback);
