@@ -93,10 +93,6 @@ impl<K: Ord, V> VecMap<K, V> {
         self.items.retain_mut(|(k, v)| keep(k, v));
     }
 
-    pub fn first_key_value(&self) -> Option<(&K, &V)> {
-        self.items.first().map(|(k, v)| (k, v))
-    }
-
     pub fn last_key_value(&self) -> Option<(&K, &V)> {
         self.items.last().map(|(k, v)| (k, v))
     }
@@ -141,10 +137,6 @@ impl<K, V> VecMap<K, V> {
 
     pub fn values_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut V> + ExactSizeIterator {
         self.items.iter_mut().map(|(_, v)| v)
-    }
-
-    pub fn into_values(self) -> impl DoubleEndedIterator<Item = V> + ExactSizeIterator {
-        self.items.into_iter().map(|(_, v)| v)
     }
 }
 
@@ -250,12 +242,6 @@ impl<K: Ord, V> FromIterator<(K, V)> for VecMap<K, V> {
     }
 }
 
-impl<K: Ord, V, const N: usize> From<[(K, V); N]> for VecMap<K, V> {
-    fn from(items: [(K, V); N]) -> Self {
-        items.into_iter().collect()
-    }
-}
-
 impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for VecMap<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map().entries(self.iter()).finish()
@@ -335,14 +321,6 @@ impl<T: Ord> VecSet<T> {
 
     pub fn iter(&self) -> std::slice::Iter<'_, T> {
         self.items.iter()
-    }
-
-    pub fn first(&self) -> Option<&T> {
-        self.items.first()
-    }
-
-    pub fn last(&self) -> Option<&T> {
-        self.items.last()
     }
 }
 
