@@ -1,0 +1,1 @@
+//! Transactional histories and their checker (in progress).
