@@ -7,15 +7,45 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A transaction id that stays unique across coordinator restarts: the coordinator's
-/// epoch (bumped and logged on every recovery) and a sequence number within it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// epoch (bumped and logged on every recovery) and a sequence number within it; and, where
+/// several clients begin transactions (the key-value store), the client's number, so that
+/// two clients' ids never collide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct TxnId {
     pub epoch: u32,
     pub seq: u32,
+    /// The client that began it (1, 2, ...), or 0 where one coordinator begins them all.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub client: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl TxnId {
+    pub fn new(epoch: u32, seq: u32) -> TxnId {
+        TxnId { epoch, seq, client: 0 }
+    }
+}
+
+/// Hashes what a one-coordinator protocol's id always held (epoch, seq), and the client
+/// only where there is one, so that adding clients changed no earlier trace's hash.
+impl std::hash::Hash for TxnId {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.epoch.hash(h);
+        self.seq.hash(h);
+        if self.client != 0 {
+            self.client.hash(h);
+        }
+    }
 }
 
 impl fmt::Display for TxnId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.client != 0 {
+            write!(f, "c{}/", self.client)?;
+        }
         write!(f, "t{}.{}", self.epoch, self.seq)
     }
 }

@@ -737,7 +737,7 @@ impl PaxosCommit {
     // ---- the initial leader ----
 
     fn begin(ctx: &mut Ctx<'_, Self>, st: &mut State, transfer: u64, local: &mut Local) {
-        let txn = TxnId { epoch: st.epoch, seq: st.next_seq };
+        let txn = TxnId::new(st.epoch, st.next_seq);
         st.next_seq += 1;
         let c = st.coord.entry(txn).or_default();
         c.lead = Some(Lead { ballot: 0, stage: Stage::Collecting });

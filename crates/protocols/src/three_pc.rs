@@ -680,7 +680,7 @@ impl ThreePc {
         let State::Coord { epoch, next_seq, txns } = state else { unreachable!("coordinator") };
         match input {
             Input::Request(Begin { transfer }) => {
-                let txn = TxnId { epoch: *epoch, seq: *next_seq };
+                let txn = TxnId::new(*epoch, *next_seq);
                 *next_seq += 1;
                 let participants = Self::participants(ctx.params);
                 txns.insert(
