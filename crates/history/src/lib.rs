@@ -14,6 +14,21 @@
 
 use serde::{Deserialize, Serialize};
 
+mod anomaly;
+mod cycles;
+mod explain;
+mod graph;
+mod incremental;
+mod infer;
+mod internal;
+mod json;
+mod list;
+mod register;
+
+pub use anomaly::{Anomaly, AnomalyKind, DepKind, Edge, Report};
+pub use incremental::Incremental;
+pub use json::{parse_history, ParseError};
+
 pub type Key = u64;
 pub type Value = i64;
 
@@ -61,4 +76,20 @@ pub struct Txn {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct History {
     pub txns: Vec<Txn>,
+}
+
+/// Checks a whole history: infers the dependency graph of its committed transactions, finds
+/// the direct anomalies and, in each strongly connected component of the graph, the
+/// shortest cycle of each class. Pure and deterministic.
+pub fn check(history: &History) -> Report {
+    let txns = &history.txns;
+    let mut engine = infer::Engine::new(false);
+    engine.premixed(txns, infer::mixed_keys(txns));
+    let mut anomalies = std::mem::take(&mut engine.core.found);
+    for t in 0..txns.len() {
+        anomalies.extend(engine.add(txns, t));
+    }
+    anomalies.extend(cycles::find(&engine, txns));
+    anomaly::sort(&mut anomalies);
+    Report { anomalies, committed: engine.committed(), edges: engine.graph_edges().count() }
 }
