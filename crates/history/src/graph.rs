@@ -228,12 +228,20 @@ fn simple(edges: &[EdgeRec], start: usize, path: &[usize]) -> bool {
 }
 
 /// Reusable scratch space for breadth-first searches over (node, state) pairs.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub(crate) struct Search {
     stamp: Vec<u32>,
     parent: Vec<(usize, u8)>,
     epoch: u32,
     queue: VecDeque<(usize, u8)>,
+}
+
+/// A clone starts with empty scratch space: it holds no state between searches, and the
+/// simulator clones its monitors (and so an `Incremental`) at every snapshot.
+impl Clone for Search {
+    fn clone(&self) -> Self {
+        Search::default()
+    }
 }
 
 impl Search {

@@ -43,9 +43,9 @@ pub(crate) struct ListKey {
     duplicates: BTreeSet<Value>,
 }
 
-/// The last value `txn` appended to `key`.
-fn final_append(txn: &Txn, key: Key) -> Option<Value> {
-    txn.ops.iter().rev().find_map(|op| match op {
+/// The last value transaction `t` appended to `key`.
+fn final_append(txns: &[Txn], t: usize, key: Key) -> Option<Value> {
+    txns.get(t)?.ops.iter().rev().find_map(|op| match op {
         Mop::Append { key: k, value } if *k == key => Some(*value),
         _ => None,
     })
@@ -96,6 +96,17 @@ impl ListKey {
         }
     }
 
+    /// The ww edge from the writer of the element at `p` to the writer of the next one, if
+    /// both are known.
+    fn ww(&self, core: &mut Core, key: Key, p: usize) {
+        let (Some(&prev), Some(&next)) = (self.order.get(p), self.order.get(p + 1)) else {
+            return;
+        };
+        if let (Some(from), Some(to)) = (self.writer_at(core, p), self.writer_at(core, p + 1)) {
+            core.edge(from, to, DepKind::Ww, key, Why::AppendAfter { prev, next });
+        }
+    }
+
     /// Both the element at `p` and its writer are known: make the edges around it.
     fn writer_known(&mut self, core: &mut Core, txns: &[Txn], key: Key, p: usize) {
         let Some(&value) = self.order.get(p) else { return };
@@ -109,23 +120,10 @@ impl ListKey {
         }
         core.observe(w);
         if let Some(q) = p.checked_sub(1) {
-            if let (Some(prev), Some(&prev_value)) = (self.writer_at(core, q), self.order.get(q)) {
-                let why = Why::AppendAfter { prev: prev_value, next: value };
-                core.edge(prev, w, DepKind::Ww, key, why);
-            }
+            self.ww(core, key, q);
         }
-        if let (Some(next), Some(&next_value)) =
-            (self.writer_at(core, p + 1), self.order.get(p + 1))
-        {
-            core.edge(
-                w,
-                next,
-                DepKind::Ww,
-                key,
-                Why::AppendAfter { prev: value, next: next_value },
-            );
-        }
-        let last = final_append(txns.get(w).unwrap_or(&EMPTY), key);
+        self.ww(core, key, p);
+        let last = final_append(txns, w, key);
         for &(reader, mop) in self.readers.get(p + 1).map(Vec::as_slice).unwrap_or(&[]) {
             if reader == w {
                 continue;
@@ -194,7 +192,7 @@ impl ListKey {
             return;
         }
         core.edge(w, t, DepKind::Wr, key, Why::ReadFrom { value, mop, list: true });
-        let last = final_append(txns.get(w).unwrap_or(&EMPTY), key);
+        let last = final_append(txns, w, key);
         if last != Some(value) {
             let text = explain::intermediate_read(txns, key, value, t, mop, w, last);
             core.report(AnomalyKind::G1b, vec![t, w], text);
@@ -260,6 +258,3 @@ impl ListKey {
         core.report(AnomalyKind::IncompatibleOrder, pair, text);
     }
 }
-
-static EMPTY: Txn =
-    Txn { name: String::new(), process: 0, ops: Vec::new(), status: crate::Status::Fail };

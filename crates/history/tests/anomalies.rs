@@ -3,7 +3,7 @@
 
 mod common;
 
-use commitscope_history::{check, AnomalyKind as K, DepKind, Edge, History, Status};
+use commitscope_history::{check, AnomalyKind as K, DepKind, Edge, History, Incremental, Status};
 use common::{check_both, history, la, only, rw, with};
 
 // ---- G0 -----------------------------------------------------------------------------------
@@ -326,4 +326,51 @@ fn every_kind_has_a_name_and_an_about() {
         assert!(kind.about().starts_with(kind.name()), "{kind:?}");
         assert!(kind.label().starts_with(kind.name()));
     }
+}
+
+// ---- Incremental --------------------------------------------------------------------------
+
+#[test]
+fn incremental_reports_when_a_late_read_reveals_the_order() {
+    // T1 and T2 are added long before T3's reads order their appends.
+    let mut inc = Incremental::new();
+    assert!(inc.add(la("T1", "ax1ay1")).is_empty());
+    assert!(inc.add(la("T2", "ax2ry")).is_empty());
+    for i in 0..50 {
+        assert!(inc.add(la(&format!("U{i}"), "rz")).is_empty());
+    }
+    let found = inc.add(la("T3", "rx12ry1"));
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!((found[0].kind, found[0].txns.clone()), (K::GSingle, vec![0, 1]));
+    assert_eq!(inc.committed(), 53);
+}
+
+#[test]
+fn incremental_handles_a_read_before_its_write() {
+    // Completions arrive out of order: the reader's before the writer's.
+    let mut inc = Incremental::new();
+    assert!(inc.add(la("T2", "rx1")).is_empty());
+    let found = inc.add(with(la("T1", "ax1"), Status::Fail));
+    assert_eq!(common::kinds(&found), vec![K::G1a]);
+    let mut inc = Incremental::new();
+    assert!(inc.add(rw("T2", "rx1ry_")).is_empty());
+    assert!(inc.add(rw("T3", "rx_wy1")).is_empty(), "no order between the two yet");
+    let found = inc.add(rw("T1", "wx1"));
+    assert_eq!(common::kinds(&found), vec![K::G2Item], "{found:#?}");
+}
+
+#[test]
+fn incremental_clone_is_a_snapshot() {
+    let mut rng = common::Rng::new(5);
+    let h = common::serial(&mut rng, &common::Gen { txns: 300, ..common::Gen::default() });
+    let mut inc = Incremental::new();
+    for txn in &h.txns[..150] {
+        inc.add(txn.clone());
+    }
+    let mut copy = inc.clone();
+    for txn in &h.txns[150..] {
+        assert_eq!(inc.add(txn.clone()), copy.add(txn.clone()));
+    }
+    assert_eq!(inc.history(), copy.history());
+    assert_eq!((inc.committed(), inc.edges()), (copy.committed(), copy.edges()));
 }
