@@ -36,7 +36,13 @@ fn seen_text(seen: &Seen) -> String {
 
 /// What operation `mop` of `t` read: "[1, 2]", "7", "nil".
 fn read_text(txns: &[Txn], t: usize, mop: usize) -> String {
+    read_as(txns, t, mop, false)
+}
+
+/// The same, showing `null` as the empty list `[]` when the key is a list.
+fn read_as(txns: &[Txn], t: usize, mop: usize, list: bool) -> String {
     match txns.get(t).and_then(|txn| txn.ops.get(mop)) {
+        Some(Mop::Read { seen: Some(Seen::Register(None)), .. }) if list => "[]".to_string(),
         Some(Mop::Read { seen: Some(seen), .. }) => seen_text(seen),
         _ => "?".to_string(),
     }
@@ -65,7 +71,7 @@ pub(crate) fn edge(txns: &[Txn], e: &EdgeRec) -> String {
         }
         Why::ReadFrom { value, list: false, .. } => format!("{to} read {from}'s key {k} = {value}"),
         Why::ReadBefore { mop, next, list: true } => {
-            let seen = read_text(txns, e.from, mop);
+            let seen = read_as(txns, e.from, mop, true);
             format!("{from} read key {k} = {seen} but {to} appended {next} next")
         }
         Why::ReadBefore { mop, next, list: false } => {
@@ -200,7 +206,8 @@ pub(crate) fn lost_update(
 }
 
 pub(crate) fn internal(txns: &[Txn], t: usize, key: Key, mop: usize, wanted: &Wanted) -> String {
-    let (who, seen) = (name(txns, t), read_text(txns, t, mop));
+    let is_list = !matches!(wanted, Wanted::Value(_));
+    let (who, seen) = (name(txns, t), read_as(txns, t, mop, is_list));
     let want = match wanted {
         Wanted::Exactly(values) => list(values),
         Wanted::EndingWith(values) => format!("a list ending with {}", list(values)),

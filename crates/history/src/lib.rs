@@ -11,6 +11,24 @@
 //!
 //! Pure: no I/O, no clock, no unordered iteration. The simulator's monitor, the harness and
 //! the CLI share it.
+//!
+//! - [`check`] checks a whole history and returns a [`Report`];
+//! - [`Incremental`] checks one as it grows, for a monitor that sees one finished
+//!   transaction at a time;
+//! - [`parse_history`] reads our JSON form or Jepsen's, and [`History::to_json`] writes ours.
+//!
+//! How it works, module by module: `infer` feeds each transaction to the per-key inference
+//! (`list` for list-append keys, `register` for registers) and the per-transaction checks
+//! (`internal`), which yield edges and direct anomalies (G1a, G1b, lost update, ...);
+//! `graph` holds the edges and the searches; `cycles` finds the cycles of a whole graph
+//! (Tarjan, then a shortest cycle per class); `incremental` keeps a topological order and
+//! looks only where a new edge can close a cycle; `explain` writes the sentences; `json`
+//! reads and writes histories.
+//!
+//! What the checker assumes, as Elle does: values appended or written to a key are unique
+//! (a failed attempt and a retry of the same value are fine), and a list read returns the
+//! whole list. It is sound but not complete: an append no read shows, or register versions
+//! no read-then-write orders, give no edges, so some anomalies go unseen.
 
 use serde::{Deserialize, Serialize};
 
@@ -81,6 +99,23 @@ pub struct History {
 /// Checks a whole history: infers the dependency graph of its committed transactions, finds
 /// the direct anomalies and, in each strongly connected component of the graph, the
 /// shortest cycle of each class. Pure and deterministic.
+///
+/// ```
+/// use commitscope_history::{check, parse_history, AnomalyKind};
+///
+/// // Write skew: each read the key the other appended to as empty; T3 saw both appends.
+/// let history = parse_history(
+///     r#"{"txns": [
+///       {"name": "T1", "process": 0, "status": "ok", "ops": [["r", 1, null], ["append", 2, 1]]},
+///       {"name": "T2", "process": 1, "status": "ok", "ops": [["r", 2, null], ["append", 1, 1]]},
+///       {"name": "T3", "process": 2, "status": "ok", "ops": [["r", 1, [1]], ["r", 2, [1]]]}
+///     ]}"#,
+/// )
+/// .unwrap();
+/// let report = check(&history);
+/// assert_eq!(report.kinds(), [AnomalyKind::G2Item]);
+/// assert_eq!(report.anomalies[0].txns, [0, 1]);
+/// ```
 pub fn check(history: &History) -> Report {
     let txns = &history.txns;
     let mut engine = infer::Engine::new(false);

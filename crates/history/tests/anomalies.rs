@@ -98,7 +98,7 @@ fn g_single_read_skew() {
     let a = only(&h, K::GSingle, &[0, 1]);
     assert_eq!(
         a.explanation,
-        "T1 appended 1 to key 1 before T2 appended 2, and T2 read key 2 = nil but T1 appended \
+        "T1 appended 1 to key 1 before T2 appended 2, and T2 read key 2 = [] but T1 appended \
          1 next, so T1 → T2 → T1 is a cycle (ww, rw): G-single (read skew)"
     );
 }
