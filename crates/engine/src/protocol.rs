@@ -33,6 +33,10 @@ pub trait Protocol: Sized + Clone + Debug + PartialEq + Eq + Hash + Default + 's
     const RECORD_KINDS: &'static [&'static str];
     const PHASES: &'static [&'static str];
     const PROPERTIES: &'static [PropertySpec];
+    /// Whether a node can start or stop being blocked on a message delivery too, not only
+    /// on a phase change, a decision, a crash, a recovery or a network fault (a lock request
+    /// queued behind a transaction that is in doubt).
+    const BLOCKS_ON_DELIVERY: bool = false;
 
     type Params: Clone + Debug + Default + Serialize + DeserializeOwned + 'static;
     /// Volatile state: lost on a crash, rebuilt by `on_recover` from the durable log.
@@ -70,6 +74,11 @@ pub trait Protocol: Sized + Clone + Debug + PartialEq + Eq + Hash + Default + 's
     /// Why `node` cannot make progress right now, if it is blocked. The simulator asks
     /// after every event that can change it and records when blocking starts and ends.
     fn blocked(world: &World<Self>, node: NodeId) -> Option<Blocked>;
+    /// Client requests the parameters themselves imply (a seeded workload), delivered like
+    /// the scenario's own: after them, in this order.
+    fn generated_requests(_params: &Self::Params) -> Vec<(Time, NodeId, Self::Request)> {
+        Vec::new()
+    }
     /// Liveness, checked at the end of a run whose faults have stopped and whose network
     /// has healed: `Err` says which node has not finished and why.
     fn settled(_world: &World<Self>) -> Result<(), String> {

@@ -305,7 +305,8 @@ impl<P: Protocol> Simulator<P> {
                 sim.push(t, Item::Fault(i));
             }
         }
-        for (at, node, request) in r.requests {
+        let generated = P::generated_requests(&sim.world.params);
+        for (at, node, request) in r.requests.into_iter().chain(generated) {
             sim.push(at, Item::Request { node, request });
         }
         sim
@@ -418,7 +419,8 @@ impl<P: Protocol> Simulator<P> {
             }
         }
         // Progress monitors: blocking can only start or end when a node's phase or
-        // liveness, a decision, or the network changes.
+        // liveness, a decision, or the network changes (or, where the protocol says so, a
+        // message arrives).
         if matches!(
             ev.kind,
             EventKind::Phase { .. }
@@ -426,7 +428,8 @@ impl<P: Protocol> Simulator<P> {
                 | EventKind::Crash
                 | EventKind::Recover { .. }
                 | EventKind::Network(_)
-        ) {
+        ) || (P::BLOCKS_ON_DELIVERY && matches!(ev.kind, EventKind::Deliver { .. }))
+        {
             self.update_blocked(ev.id);
         }
         for i in 0..self.faults.len() {

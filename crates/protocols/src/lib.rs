@@ -4,6 +4,7 @@
 pub mod common;
 pub mod compare;
 pub mod harness;
+pub mod kv;
 pub mod paxos_commit;
 pub mod presets;
 pub mod registry;

@@ -82,6 +82,22 @@ pub const ALL: &[Preset] = presets![
     "tcc/empty_cancel",
     "tcc/hanging_try",
     "tcc/coordinator_recovers",
+    "kv/single_vs_cross_shard",
+    "kv/hot_key_waits",
+    "kv/deadlock_wait_die",
+    "kv/deadlock_wound_wait",
+    "kv/deadlock_no_wait",
+    "kv/coordinator_crash_in_doubt",
+    "kv/percolator_unblocks",
+    "kv/crash_before_prepare",
+    "kv/crash_before_prepare_no_timeouts",
+    "kv/write_skew",
+    "kv/read_skew",
+    "kv/lost_update",
+    "kv/dirty_read",
+    "kv/circular_flow",
+    "kv/write_cycle",
+    "kv/generated_workload",
 ];
 
 pub fn find(id: &str) -> Option<&'static Preset> {

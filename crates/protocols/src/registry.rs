@@ -1,5 +1,6 @@
 //! The closed set of protocols, and the one entry point that runs any scenario.
 
+use crate::kv::Kv;
 use crate::paxos_commit::PaxosCommit;
 use crate::saga::Saga;
 use crate::tcc::Tcc;
@@ -15,6 +16,7 @@ pub enum ProtocolKind {
     PaxosCommit,
     Saga,
     Tcc,
+    Kv,
 }
 
 impl ProtocolKind {
@@ -24,6 +26,7 @@ impl ProtocolKind {
         ProtocolKind::PaxosCommit,
         ProtocolKind::Saga,
         ProtocolKind::Tcc,
+        ProtocolKind::Kv,
     ];
 
     pub fn name(self) -> &'static str {
@@ -33,6 +36,7 @@ impl ProtocolKind {
             ProtocolKind::PaxosCommit => "paxos_commit",
             ProtocolKind::Saga => "saga",
             ProtocolKind::Tcc => "tcc",
+            ProtocolKind::Kv => "kv",
         }
     }
 
@@ -43,6 +47,7 @@ impl ProtocolKind {
             ProtocolKind::PaxosCommit => "Paxos Commit",
             ProtocolKind::Saga => "Saga (orchestrated or choreographed)",
             ProtocolKind::Tcc => "Try-Confirm-Cancel",
+            ProtocolKind::Kv => "Transactional key-value store (2PL + 2PC)",
         }
     }
 
@@ -56,6 +61,7 @@ impl ProtocolKind {
         match self {
             ProtocolKind::TwoPc | ProtocolKind::ThreePc => Some("participants"),
             ProtocolKind::PaxosCommit => Some("resource_managers"),
+            ProtocolKind::Kv => Some("shards"),
             ProtocolKind::Saga | ProtocolKind::Tcc => None,
         }
     }
@@ -100,6 +106,51 @@ impl ProtocolKind {
                     choices: &[
                         Choice { value: Value::Bool(false), label: "own nodes" },
                         Choice { value: Value::Bool(true), label: "on the RMs" },
+                    ],
+                    default: 0,
+                },
+            ],
+            ProtocolKind::Kv => &[
+                Switch {
+                    param: "deadlock",
+                    label: "Deadlocks",
+                    choices: &[
+                        Choice { value: Value::Str("no_wait"), label: "no-wait" },
+                        Choice { value: Value::Str("wait_die"), label: "wait-die" },
+                        Choice { value: Value::Str("wound_wait"), label: "wound-wait" },
+                    ],
+                    default: 1,
+                },
+                Switch {
+                    param: "coordinator",
+                    label: "Coordinator",
+                    choices: &[
+                        Choice { value: Value::Str("client"), label: "on the client" },
+                        Choice { value: Value::Str("node"), label: "own node" },
+                    ],
+                    default: 0,
+                },
+                Switch {
+                    param: "isolation",
+                    label: "Isolation",
+                    choices: &[
+                        Choice { value: Value::Str("serializable"), label: "strict 2PL" },
+                        Choice {
+                            value: Value::Str("early_read_release"),
+                            label: "early read release",
+                        },
+                        Choice { value: Value::Str("read_committed"), label: "read committed" },
+                        Choice { value: Value::Str("read_uncommitted"), label: "read uncommitted" },
+                        Choice { value: Value::Str("no_locks"), label: "no locks" },
+                    ],
+                    default: 0,
+                },
+                Switch {
+                    param: "timeouts",
+                    label: "Timeouts",
+                    choices: &[
+                        Choice { value: Value::Bool(true), label: "presumed abort" },
+                        Choice { value: Value::Bool(false), label: "none" },
                     ],
                     default: 0,
                 },
@@ -172,6 +223,7 @@ pub fn run(scenario: &Scenario) -> Result<Box<dyn AnyRun>, ScenarioError> {
         Some(ProtocolKind::PaxosCommit) => Ok(Box::new(Recorded::<PaxosCommit>::new(scenario)?)),
         Some(ProtocolKind::Saga) => Ok(Box::new(Recorded::<Saga>::new(scenario)?)),
         Some(ProtocolKind::Tcc) => Ok(Box::new(Recorded::<Tcc>::new(scenario)?)),
+        Some(ProtocolKind::Kv) => Ok(Box::new(Recorded::<Kv>::new(scenario)?)),
         None => {
             let known: Vec<&str> = ProtocolKind::ALL.iter().map(|k| k.name()).collect();
             Err(ScenarioError::new(
@@ -195,6 +247,7 @@ mod tests {
             }
             ProtocolKind::Saga => serde_json::to_value(crate::saga::Params::default()),
             ProtocolKind::Tcc => serde_json::to_value(crate::tcc::Params::default()),
+            ProtocolKind::Kv => serde_json::to_value(crate::kv::Params::default()),
         }
         .expect("parameters serialize")
     }

@@ -42,6 +42,18 @@ pub struct Timing {
     pub resend: Time,
     /// An in-doubt participant asks for the outcome this often.
     pub in_doubt: Time,
+    /// Percolator's commit point (Peng & Dabek 2010): `Some(ttl)` puts the decision in the
+    /// primary participant's record (the lowest-numbered one) instead of the coordinator's
+    /// log. The coordinator asks the primary to commit first and decides only when it has;
+    /// an in-doubt participant asks the primary, never the coordinator; and the primary,
+    /// once its lock is older than `ttl` with no word, aborts it — safe, because no commit
+    /// can happen without it. So a dead coordinator blocks nobody for longer than `ttl`.
+    pub primary_ttl: Option<Time>,
+}
+
+/// The primary participant of a transaction (Percolator mode): the lowest-numbered one.
+pub fn primary(participants: NodeSet) -> Option<NodeId> {
+    participants.iter().next()
 }
 
 /// A participant's side of its host: the vote, and what the outcome does to its data.
@@ -239,6 +251,8 @@ pub struct CoordTxn {
     pub outcome: Option<Outcome>,
     pub acked: NodeSet,
     pub ended: bool,
+    /// Percolator mode: every vote is yes and the primary has been asked to commit.
+    pub at_primary: bool,
 }
 
 pub type CoordTxns = VecMap<TxnId, CoordTxn>;
@@ -290,6 +304,7 @@ pub fn begin<H: Host>(
             outcome: None,
             acked: NodeSet::default(),
             ended: false,
+            at_primary: false,
         },
     );
     for p in participants.iter() {
@@ -301,13 +316,23 @@ pub fn begin<H: Host>(
 /// Forces the decision, decides, and tells every participant that has not acknowledged.
 fn coord_decide<H: Host>(ctx: &mut Ctx<'_, H>, txn: TxnId, t: &mut CoordTxn, outcome: Outcome) {
     t.outcome = Some(outcome);
-    ctx.persist(H::record(Record::of(txn, outcome, t.participants)));
+    if H::timing(ctx.params).primary_ttl.is_none() {
+        ctx.persist(H::record(Record::of(txn, outcome, t.participants)));
+    }
     ctx.decide(H::decision(Decision { txn, outcome }));
     ctx.cancel_timer(H::timer(Timer::VoteTimeout { txn }));
     coord_send_decision(ctx, txn, t);
 }
 
 fn coord_send_decision<H: Host>(ctx: &mut Ctx<'_, H>, txn: TxnId, t: &CoordTxn) {
+    if t.at_primary && t.outcome.is_none() {
+        // Percolator: the commit is the primary's to make; ask it (again).
+        if let Some(p) = primary(t.participants) {
+            ctx.send(p, H::msg(Msg::Commit { txn }));
+        }
+        ctx.set_timer(H::timer(Timer::Resend { txn }), H::timing(ctx.params).resend);
+        return;
+    }
     let Some(outcome) = t.outcome else { return };
     for p in t.participants.without(t.acked).iter() {
         ctx.send(p, H::msg(decision_msg(txn, outcome)));
@@ -322,11 +347,18 @@ pub fn coord_on_message<H: Host>(
     from: NodeId,
     msg: Msg<H::Work>,
 ) -> Option<Decision> {
+    let at_primary = H::timing(ctx.params).primary_ttl.is_some();
     match msg {
         Msg::VoteYes { txn } => match txns.get_mut(&txn) {
-            Some(t) if t.outcome.is_none() => {
+            Some(t) if t.outcome.is_none() && !t.at_primary => {
                 t.yes.insert(from);
                 if t.yes == t.participants {
+                    if at_primary {
+                        t.at_primary = true;
+                        ctx.cancel_timer(H::timer(Timer::VoteTimeout { txn }));
+                        coord_send_decision(ctx, txn, t);
+                        return None;
+                    }
                     coord_decide(ctx, txn, t, Outcome::Commit);
                     return Some(Decision { txn, outcome: Outcome::Commit });
                 }
@@ -335,11 +367,12 @@ pub fn coord_on_message<H: Host>(
                 ctx.send(from, H::msg(decision_msg(txn, *outcome)))
             }
             Some(_) => {}
+            None if at_primary => {} // the primary decides, not a coordinator that forgot
             None => ctx.send(from, H::msg(Msg::Abort { txn })), // presumed abort
         },
         Msg::VoteNo { txn } => {
             if let Some(t) = txns.get_mut(&txn) {
-                if t.outcome.is_none() {
+                if t.outcome.is_none() && !t.at_primary {
                     coord_decide(ctx, txn, t, Outcome::Abort);
                     return Some(Decision { txn, outcome: Outcome::Abort });
                 }
@@ -347,11 +380,29 @@ pub fn coord_on_message<H: Host>(
         }
         Msg::Ack { txn } => {
             if let Some(t) = txns.get_mut(&txn) {
+                if t.at_primary && t.outcome.is_none() && Some(from) == primary(t.participants) {
+                    // The primary has committed: that was the commit point.
+                    t.acked.insert(from);
+                    coord_decide(ctx, txn, t, Outcome::Commit);
+                    return Some(Decision { txn, outcome: Outcome::Commit });
+                }
                 t.acked.insert(from);
                 if t.acked == t.participants && !t.ended {
                     t.ended = true;
-                    ctx.persist(H::record(Record::End { txn }));
+                    if !at_primary {
+                        ctx.persist(H::record(Record::End { txn }));
+                    }
                     ctx.cancel_timer(H::timer(Timer::Resend { txn }));
+                }
+            }
+        }
+        Msg::Abort { txn } if at_primary => {
+            // The primary had already aborted it (its lock expired): so must everyone.
+            if let Some(t) = txns.get_mut(&txn) {
+                if t.at_primary && t.outcome.is_none() && Some(from) == primary(t.participants) {
+                    t.acked.insert(from);
+                    coord_decide(ctx, txn, t, Outcome::Abort);
+                    return Some(Decision { txn, outcome: Outcome::Abort });
                 }
             }
         }
@@ -360,6 +411,7 @@ pub fn coord_on_message<H: Host>(
                 ctx.send(from, H::msg(decision_msg(txn, *outcome)))
             }
             Some(_) => {} // still collecting votes: the decision will come
+            None if at_primary => {}
             None => ctx.send(from, H::msg(Msg::Abort { txn })), // presumed abort
         },
         Msg::Prepare { .. } | Msg::Commit { .. } | Msg::Abort { .. } => {}
@@ -409,6 +461,7 @@ pub fn coord_recover<H: Host>(ctx: &mut Ctx<'_, H>) -> CoordTxns {
                     outcome: Some(outcome),
                     acked: NodeSet::default(),
                     ended: false,
+                    at_primary: false,
                 },
             );
         } else if let Record::End { txn } = r {
@@ -482,17 +535,31 @@ pub fn part_on_message<H: Host, R: Resource<H>>(
                 }
                 _ => {}
             }
-            if from == H::coordinator(ctx.params, txn)
-                && txns.get(&txn).is_some_and(|t| t.status == PartStatus::Decided(outcome))
-            {
-                ctx.send(from, H::msg(Msg::Ack { txn }));
+            if from == H::coordinator(ctx.params, txn) {
+                match txns.get(&txn).map(|t| t.status) {
+                    Some(PartStatus::Decided(o)) if o == outcome => {
+                        ctx.send(from, H::msg(Msg::Ack { txn }))
+                    }
+                    // Percolator: the primary aborted first (its lock expired); it says so.
+                    Some(PartStatus::Decided(o)) => ctx.send(from, H::msg(decision_msg(txn, o))),
+                    _ => {}
+                }
             }
         }
         Msg::DecisionRequest { txn } => match txns.get(&txn).map(|t| t.status) {
             Some(PartStatus::Decided(outcome)) => {
                 ctx.send(from, H::msg(decision_msg(txn, outcome)))
             }
-            Some(PartStatus::InDoubt { .. }) => {} // in doubt too: cannot help
+            Some(PartStatus::InDoubt { since }) => {
+                // In doubt too: it cannot help — unless it is the primary and its lock has
+                // expired (Percolator), when it aborts and says so.
+                if expired_primary(ctx, txns, txn, since) {
+                    let participants =
+                        txns.get(&txn).map_or(NodeSet::default(), |t| t.participants);
+                    learn(ctx, txns, res, txn, participants, Outcome::Abort);
+                    ctx.send(from, H::msg(Msg::Abort { txn }));
+                }
+            }
             None => {
                 // Never voted, so it may abort unilaterally — forced first, so that it can
                 // never vote yes on this transaction later.
@@ -504,13 +571,33 @@ pub fn part_on_message<H: Host, R: Resource<H>>(
     }
 }
 
-/// The participant's handler for its in-doubt timer: ask again.
-pub fn part_on_timer<H: Host>(ctx: &mut Ctx<'_, H>, txns: &PartTxns, timer: Timer) {
+/// The participant's handler for its in-doubt timer: ask again (a Percolator primary whose
+/// lock has expired aborts instead).
+pub fn part_on_timer<H: Host, R: Resource<H>>(
+    ctx: &mut Ctx<'_, H>,
+    txns: &mut PartTxns,
+    res: &mut R,
+    timer: Timer,
+) {
     if let Timer::InDoubt { txn } = timer {
-        if let Some(PartTxn { status: PartStatus::InDoubt { .. }, participants }) = txns.get(&txn) {
-            ask_everyone(ctx, txn, *participants);
+        if let Some(PartTxn { status: PartStatus::InDoubt { since }, participants }) =
+            txns.get(&txn).cloned()
+        {
+            if expired_primary(ctx, txns, txn, since) {
+                learn(ctx, txns, res, txn, participants, Outcome::Abort);
+            } else {
+                ask_everyone(ctx, txn, participants);
+            }
         }
     }
+}
+
+/// Whether this node is `txn`'s primary (Percolator mode) and its lock, held since `since`,
+/// has outlived the TTL.
+fn expired_primary<H: Host>(ctx: &Ctx<'_, H>, txns: &PartTxns, txn: TxnId, since: Time) -> bool {
+    let Some(ttl) = H::timing(ctx.params).primary_ttl else { return false };
+    let participants = txns.get(&txn).map_or(NodeSet::default(), |t| t.participants);
+    primary(participants) == Some(ctx.node) && ctx.now >= since.saturating_add(ttl)
 }
 
 /// A participant aborts a transaction it has not voted on, on its own (its host's reason:
@@ -542,14 +629,23 @@ fn learn<H: Host, R: Resource<H>>(
     res.finish(ctx, txn, outcome);
 }
 
-/// Cooperative termination: ask the coordinator and every other participant.
+/// Cooperative termination: ask the coordinator and every other participant. In Percolator
+/// mode only the primary can tell (the primary itself just waits for its lock to expire).
 fn ask_everyone<H: Host>(ctx: &mut Ctx<'_, H>, txn: TxnId, participants: NodeSet) {
-    ctx.send(H::coordinator(ctx.params, txn), H::msg(Msg::DecisionRequest { txn }));
+    let timing = H::timing(ctx.params);
     let me = ctx.node;
-    for p in participants.iter().filter(|p| *p != me) {
-        ctx.send(p, H::msg(Msg::DecisionRequest { txn }));
+    if timing.primary_ttl.is_some() {
+        match primary(participants) {
+            Some(p) if p != me => ctx.send(p, H::msg(Msg::DecisionRequest { txn })),
+            _ => {}
+        }
+    } else {
+        ctx.send(H::coordinator(ctx.params, txn), H::msg(Msg::DecisionRequest { txn }));
+        for p in participants.iter().filter(|p| *p != me) {
+            ctx.send(p, H::msg(Msg::DecisionRequest { txn }));
+        }
     }
-    ctx.set_timer(H::timer(Timer::InDoubt { txn }), H::timing(ctx.params).in_doubt);
+    ctx.set_timer(H::timer(Timer::InDoubt { txn }), timing.in_doubt);
 }
 
 /// A recovering participant's transactions, rebuilt from its log: PREPARED with no decision
@@ -612,11 +708,17 @@ pub fn blocked_in_doubt<H: Host>(
         PartStatus::Decided(_) => None,
     })?;
     let coord = H::coordinator(&world.params, txn);
+    let percolator = H::timing(&world.params).primary_ttl.is_some();
+    let first = primary(t.participants);
+    if percolator && first == Some(node) {
+        return None; // the primary resolves its own doubt when its lock expires
+    }
     // Someone can resolve the doubt if it is reachable and either is the coordinator (up:
     // it knows, will decide, or presumes abort) or knows the outcome / never voted.
     let helpful = |n: NodeId| {
         world.can_talk(node, n)
             && (n == coord
+                || (percolator && Some(n) == first)
                 || world.node(n).state.as_ref().is_some_and(|s| {
                     part_txns(s).is_none_or(|peer| {
                         !matches!(

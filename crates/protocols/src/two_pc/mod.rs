@@ -163,6 +163,7 @@ impl Host for TwoPc {
             vote_timeout: p.vote_timeout_ticks,
             resend: p.resend_ticks,
             in_doubt: p.in_doubt_timeout_ticks,
+            primary_ttl: None,
         }
     }
     fn coordinator(_: &Params, _: TxnId) -> NodeId {
@@ -278,7 +279,7 @@ impl Protocol for TwoPc {
                 Input::Message { from, msg } => {
                     commit::part_on_message(ctx, txns, &mut Vote, from, msg)
                 }
-                Input::Timer(timer) => commit::part_on_timer(ctx, txns, timer),
+                Input::Timer(timer) => commit::part_on_timer(ctx, txns, &mut Vote, timer),
                 Input::Request(_) => {}
             },
         }
