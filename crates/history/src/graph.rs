@@ -165,6 +165,7 @@ impl Class {
             Class::G0 => AnomalyKind::G0,
             Class::G1c => AnomalyKind::G1c,
             Class::GSingle => AnomalyKind::GSingle,
+            // `Any` is only searched with; a cycle found is named by `Class::of` its edges.
             Class::G2 | Class::Any => AnomalyKind::G2Item,
         }
     }
