@@ -96,6 +96,13 @@ pub fn print_run(run: &dyn AnyRun, out: &mut impl Write) -> std::io::Result<()> 
             b.why
         )?;
     }
+    let summary = run.summary();
+    for (label, value) in &summary.rows {
+        writeln!(out, "summary: {label}: {value}")?;
+    }
+    for note in &summary.notes {
+        writeln!(out, "summary: {note}")?;
+    }
     for p in run.properties() {
         let verdict = match (p.kind, p.first) {
             (PropertyKind::Always, None) => "holds".to_string(),

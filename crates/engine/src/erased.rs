@@ -2,7 +2,7 @@
 //! the CLI deal with one API whatever the protocol.
 
 use crate::ids::{EventId, MsgId, Time};
-use crate::protocol::{Kind, NodeSpec, NodeView, PropertyKind, Protocol};
+use crate::protocol::{Kind, NodeSpec, NodeView, PropertyKind, Protocol, Summary};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::sim::{BlockedSpan, RunEnd};
 use crate::trace::{narrate, DropReason, EventKind, Run};
@@ -62,6 +62,8 @@ pub trait AnyRun {
     fn trace_hash(&self) -> u64;
     /// Names of the protocol's phases, log records and message types (for pickers).
     fn kinds(&self) -> Kinds;
+    /// What the protocol says about the whole run (figures, notes, marks, lane spans).
+    fn summary(&self) -> &Summary;
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -77,6 +79,7 @@ pub struct Recorded<P: Protocol> {
     nodes: Vec<NodeSpec>,
     run: Run<P>,
     infos: Vec<EventInfo>,
+    summary: Summary,
 }
 
 impl<P: Protocol> Recorded<P> {
@@ -84,7 +87,8 @@ impl<P: Protocol> Recorded<P> {
         let run = Run::<P>::from_scenario(scenario)?;
         let nodes: Vec<NodeSpec> = run.last().world.nodes.iter().map(|n| n.spec.clone()).collect();
         let infos = run.events.iter().map(|e| info(&nodes, e)).collect();
-        Ok(Recorded { scenario: scenario.clone(), nodes, run, infos })
+        let summary = P::summary(&run.events, run.last());
+        Ok(Recorded { scenario: scenario.clone(), nodes, run, infos, summary })
     }
     pub fn run(&self) -> &Run<P> {
         &self.run
@@ -157,7 +161,10 @@ fn info<P: Protocol>(nodes: &[NodeSpec], e: &crate::trace::Event<P>) -> EventInf
             i.label = record.to_string();
             i.payload = json(record);
         }
-        EventKind::Decide { decision } => i.label = decision.to_string(),
+        EventKind::Decide { decision } => {
+            i.label = decision.to_string();
+            i.payload = json(decision);
+        }
         EventKind::Phase { to, .. } => i.label = to.kind().to_string(),
         EventKind::Crash => i.label = "crash".into(),
         EventKind::Recover { .. } => i.label = "recover".into(),
@@ -207,5 +214,8 @@ impl<P: Protocol> AnyRun for Recorded<P> {
     }
     fn kinds(&self) -> Kinds {
         Kinds { messages: P::MSG_KINDS, records: P::RECORD_KINDS, phases: P::PHASES }
+    }
+    fn summary(&self) -> &Summary {
+        &self.summary
     }
 }

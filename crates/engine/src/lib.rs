@@ -22,7 +22,7 @@ pub mod vecmap;
 pub use ids::{EventId, MsgId, NodeId, Time};
 pub use protocol::{
     Blocked, Ctx, Effect, Findings, Input, Kind, NodeSpec, NodeView, ParamError, PropertyKind,
-    PropertySpec, Protocol, Table,
+    PropertySpec, Protocol, Span, Summary, Table,
 };
 pub use rng::{Ratio, Rng};
 pub use scenario::{Scenario, ScenarioError};

@@ -84,6 +84,11 @@ pub trait Protocol: Sized + Clone + Debug + PartialEq + Eq + Hash + Default + 's
     fn settled(_world: &World<Self>) -> Result<(), String> {
         Ok(())
     }
+    /// Run-wide figures and marks for the UI's summary panel, from a finished run (the
+    /// key-value store: commits and aborts, throughput, latency, anomalies, lock spans).
+    fn summary(_events: &[Event<Self>], _last: &crate::sim::Simulator<Self>) -> Summary {
+        Summary::default()
+    }
     /// A sentence on what an event means in this protocol, where it adds to the plain
     /// narration ("p1 is now in doubt: it voted yes and may not decide alone").
     fn explain(_event: &Event<Self>) -> Option<String> {
@@ -227,6 +232,31 @@ pub struct NodeView {
     /// What the node keeps entry by entry, as tables the UI draws as they are (a Paxos
     /// acceptor's instances, a service's dedup table, a saga's compensation stack).
     pub tables: Vec<Table>,
+}
+
+/// What a protocol says about a whole run, beyond its properties' verdicts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Figures as label/value pairs ("committed", "7 of 9").
+    pub rows: Vec<(String, String)>,
+    /// Sentences that need a line each (an anomaly and its cycle).
+    pub notes: Vec<String>,
+    /// Events the diagram should mark (the transactions of an anomaly's cycle).
+    pub marks: Vec<crate::ids::EventId>,
+    /// Stretches of a node's lane to shade (a transaction holding locks, a shard in doubt).
+    pub spans: Vec<Span>,
+}
+
+/// A stretch of one node's lane, from one event to another (or to the end of the run).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Span {
+    pub node: NodeId,
+    pub from: crate::ids::EventId,
+    pub until: Option<crate::ids::EventId>,
+    /// What it shows: "locks" or "in_doubt".
+    pub kind: &'static str,
+    /// A short label ("c1/t1.1 holds X k0").
+    pub label: String,
 }
 
 /// A named table on a node's card: a title, column headings and rows of plain text.

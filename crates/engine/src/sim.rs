@@ -312,6 +312,11 @@ impl<P: Protocol> Simulator<P> {
         sim
     }
 
+    /// The property monitors' state (what a protocol's summary may read).
+    pub fn monitor(&self) -> &P::Monitor {
+        &self.monitor
+    }
+
     pub fn verdicts(&self) -> &[Verdict] {
         &self.verdicts
     }

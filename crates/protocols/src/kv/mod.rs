@@ -26,6 +26,7 @@
 //!   (`commitscope_history`, the way Elle checks) names the anomaly they let through.
 
 pub mod locks;
+pub mod summary;
 pub mod workload;
 
 use crate::common::{self, Decision as Outcome2pc, Decisions, NodeSet, Outcome, TxnId};
@@ -1173,7 +1174,7 @@ const ABORTS: usize = 4;
 pub struct Monitor {
     decisions: Decisions,
     /// The committed history so far, checked as it grows.
-    history: history::Incremental,
+    pub history: history::Incremental,
     /// Each client's transaction in flight, to enter as indefinite if the client crashes.
     inflight: VecMap<u32, (TxnId, Vec<Op>)>,
     /// A shard's writes for a transaction, from its PREPARED or local COMMIT record.
@@ -1701,6 +1702,13 @@ impl Protocol for Kv {
             }
         }
         Ok(())
+    }
+
+    fn summary(
+        events: &[Event<Self>],
+        last: &commitscope_engine::Simulator<Self>,
+    ) -> commitscope_engine::Summary {
+        summary::summary(events, last)
     }
 
     fn explain(event: &Event<Self>) -> Option<String> {
