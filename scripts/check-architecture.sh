@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
-for crate in commitscope-engine commitscope-protocols; do
+for crate in commitscope-engine commitscope-history commitscope-protocols; do
   for target in x86_64-unknown-linux-gnu wasm32-unknown-unknown; do
     deps=$(cargo tree -p "$crate" -e normal --target "$target" --prefix none --locked | awk '{print $1}' | sort -u)
     for banned in web-sys js-sys wasm-bindgen getrandom rand instant chrono yew gloo-timers; do

@@ -22,14 +22,14 @@ step "clippy, native"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "clippy, wasm32"
-cargo clippy -p commitscope-engine -p commitscope-protocols -p commitscope-web \
+cargo clippy -p commitscope-engine -p commitscope-history -p commitscope-protocols -p commitscope-web \
   --target "$WASM" --all-targets --locked -- -D warnings
 
 step "native tests"
 cargo test --workspace --locked
 
 step "engine and protocols build for wasm32"
-cargo build -p commitscope-engine -p commitscope-protocols --target "$WASM" --locked
+cargo build -p commitscope-engine -p commitscope-history -p commitscope-protocols --target "$WASM" --locked
 
 step "architecture"
 bash scripts/check-architecture.sh

@@ -3,6 +3,7 @@
 mod compare;
 mod determinism;
 mod harness;
+mod kv;
 mod paxos_commit;
 mod saga;
 mod scenario_errors;

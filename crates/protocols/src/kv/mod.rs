@@ -322,7 +322,15 @@ pub enum Record {
 #[serde(tag = "type", rename = "local_commit")]
 pub struct Local {
     pub txn: TxnId,
-    pub writes: Vec<Op>,
+    /// The transaction's operations with what its reads saw: the writes to redo, and the
+    /// answer to give again to a retried request (so a retry never runs it twice).
+    pub ops: Vec<Op>,
+}
+
+impl Local {
+    pub fn writes(&self) -> Vec<Op> {
+        self.ops.iter().filter(|o| !o.is_read()).cloned().collect()
+    }
 }
 
 impl Kind for Record {
@@ -345,7 +353,7 @@ impl fmt::Display for Record {
                 Ok(())
             }
             Record::TwoPc(r) => r.fmt(f),
-            Record::Local(l) => write!(f, "COMMIT {} [{}]", l.txn, ops_text(&l.writes)),
+            Record::Local(l) => write!(f, "COMMIT {} [{}]", l.txn, ops_text(&l.writes())),
         }
     }
 }
@@ -536,8 +544,8 @@ pub struct Store {
     /// When it last recovered: it refuses parts of transactions that began before, which
     /// it may have run and forgotten (a late duplicate must not run twice).
     pub recovered_at: Time,
-    /// Transactions it aborted on its own account, so that a duplicate part is refused.
-    refused: Vec<TxnId>,
+    /// Transactions it aborted on its own account, and why: a retried part is refused again.
+    refused: VecMap<TxnId, Refusal>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -677,15 +685,25 @@ impl Store {
         ops: Vec<Op>,
         one_step: bool,
     ) {
-        let seen = self.active.contains_key(&txn)
-            || self.refused.contains(&txn)
-            || (one_step && ctx.log_contains(|r| matches!(r, Record::Local(l) if l.txn == txn)));
-        if seen {
-            return; // a duplicate: this part has run or is running here
-        }
         let manager = ctx.params.manager(txn.client);
+        if self.active.contains_key(&txn) {
+            return; // a duplicate: this part is running here
+        }
+        // A retried part that has already ended here gets the same answer again.
+        if let Some(why) = self.refused.get(&txn) {
+            ctx.send(manager, Msg::Refused { txn, why: *why });
+            return;
+        }
+        let committed = ctx.log.iter().find_map(|r| match r {
+            Record::Local(l) if l.txn == txn => Some(l.ops.clone()),
+            _ => None,
+        });
+        if let Some(ops) = committed {
+            ctx.send(manager, Msg::Done { txn, ops });
+            return;
+        }
         if start < self.recovered_at {
-            self.refused.push(txn);
+            self.refused.insert(txn, Refusal::Restarted);
             ctx.send(manager, Msg::Refused { txn, why: Refusal::Restarted });
             return;
         }
@@ -774,7 +792,7 @@ impl Store {
         if a.one_step {
             // One shard holds every key: commit here, now, in one forced write.
             let writes = a.writes();
-            ctx.persist(Record::Local(Local { txn, writes: writes.clone() }));
+            ctx.persist(Record::Local(Local { txn, ops: a.ops.clone() }));
             ctx.decide(Decision::Outcome(Outcome2pc { txn, outcome: Outcome::Commit }));
             self.apply(&writes);
             self.active.remove(&txn);
@@ -794,7 +812,7 @@ impl Store {
         let Some(a) = self.active.remove(&txn) else { return };
         debug_assert!(!a.prepared, "a prepared part is never aborted unilaterally");
         ctx.cancel_timer(Timer::Unprepared { txn });
-        self.refused.push(txn);
+        self.refused.insert(txn, why);
         ctx.send(a.manager, Msg::Refused { txn, why });
         self.release(ctx, txn);
     }
@@ -845,9 +863,11 @@ impl Manager {
                 },
             );
         }
-        // A one-shard transaction has no timeout: only its shard can end it (it may be
-        // waiting for a lock, and it may commit), so its manager waits for the answer.
-        if p.timeouts && shards.len() > 1 {
+        // A cross-shard transaction whose parts are not all in by the timeout is aborted. A
+        // one-shard one cannot be: only its shard ends it (it may be waiting for a lock, and
+        // it may commit); at the timeout its manager asks again, and the shard answers a
+        // retry of a part it has finished with the same answer.
+        if p.timeouts {
             ctx.set_timer(Timer::ExecTimeout { txn }, p.exec_timeout_ticks);
         }
         let client = txn.client;
@@ -900,7 +920,14 @@ impl Manager {
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Kv>, timer: Timer) -> Option<Answered> {
         match timer {
             Timer::ExecTimeout { txn } => {
-                self.txns.get(&txn).filter(|m| !m.committing)?;
+                let m = self.txns.get(&txn).filter(|m| !m.committing)?;
+                if m.shards.len() == 1 {
+                    let shard = m.shards.iter().next()?;
+                    let (start, ops) = (m.start, m.ops.clone());
+                    ctx.send(shard, Msg::ExecCommit { txn, start, ops });
+                    ctx.set_timer(Timer::ExecTimeout { txn }, ctx.params.exec_timeout_ticks);
+                    return None;
+                }
                 self.abort_execution(ctx, txn, None, 11)
             }
             Timer::TwoPc(t) => {
@@ -1106,7 +1133,7 @@ impl Shard {
         let mut prepared: VecMap<TxnId, Intents> = VecMap::new();
         for r in ctx.log {
             match r {
-                Record::Local(l) => store.apply(&l.writes),
+                Record::Local(l) => store.apply(&l.writes()),
                 Record::TwoPc(commit::Record::Prepared { txn, intents, .. }) => {
                     prepared.insert(*txn, intents.clone());
                 }
@@ -1563,7 +1590,7 @@ impl Protocol for Kv {
                     Record::TwoPc(commit::Record::Prepared { txn, intents, .. }) => {
                         Some((*txn, intents.writes.clone()))
                     }
-                    Record::Local(l) => Some((l.txn, l.writes.clone())),
+                    Record::Local(l) => Some((l.txn, l.writes())),
                     _ => None,
                 };
                 if let Some((txn, writes)) = entry {
