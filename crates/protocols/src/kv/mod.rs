@@ -1671,7 +1671,14 @@ impl Protocol for Kv {
         let part = part_of;
         let p = &world.params;
         match p.role(node) {
-            Role::Shard(_) => commit::blocked_in_doubt(world, node, part),
+            Role::Shard(_) => {
+                // In doubt means prepared and still active: a quick look before the search.
+                let Some(State::Shard(sh)) = &world.node(node).state else { return None };
+                if !sh.store.active.values().any(|a| a.prepared) {
+                    return None;
+                }
+                commit::blocked_in_doubt(world, node, part)
+            }
             Role::Coord => None,
             Role::Client(_) => {
                 let Some(State::Client(c)) = &world.node(node).state else { return None };
