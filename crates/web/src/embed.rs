@@ -395,7 +395,11 @@ impl EmbedOptions {
             }
         }
         if let Some(n) = self.participants {
-            let with = params_with(&scenario, "participants", n.into());
+            // The protocol's own size parameter (the KV store's is its shards).
+            let size = commitscope_protocols::ProtocolKind::from_name(&scenario.protocol)
+                .and_then(|k| k.size_param())
+                .unwrap_or("participants");
+            let with = params_with(&scenario, size, n.into());
             match commitscope_protocols::run(&with) {
                 Ok(_) => {
                     scenario = with;
@@ -473,6 +477,11 @@ mod tests {
         let s = opts(&[("at", "99999")]).state();
         assert_eq!(s.cursor, s.data.last());
         assert!(s.error.unwrap().contains("at: this run has events 0 to"));
+        // `participants` sets each protocol's own size: the KV store's shards.
+        let s = opts(&[("protocol", "kv"), ("participants", "3")]).state();
+        assert!(s.error.is_none(), "{:?}", s.error);
+        let shards = s.data.run.nodes().iter().filter(|n| n.role == "shard").count();
+        assert_eq!(shards, 3);
     }
 
     #[test]
