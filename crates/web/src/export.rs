@@ -17,8 +17,8 @@
 //! ```
 
 use crate::layout::{
-    self, Arrow, ArrowEnd, Band, BandKind, Label, Mark, MarkKind, Outcome, PhaseClass, Rows,
-    Viewport, GUTTER,
+    self, Arrow, ArrowEnd, Band, BandKind, Columns, Extras, Label, LaneSpan, Mark, MarkKind,
+    Outcome, PhaseClass, Rows, SpanKind, Viewport, GUTTER,
 };
 use commitscope_engine::erased::AnyRun;
 use std::fmt::Write;
@@ -129,7 +129,11 @@ pub fn svg(run: &dyn AnyRun, rows: &Rows, preset: Option<&str>) -> String {
     let events = run.events();
     let nodes = run.nodes();
     let view = Viewport { width: WIDTH, top: 0.0, height: rows.height + 1_000.0 };
-    let d = layout::layout(events, rows, nodes.len(), None, view);
+    let summary = run.summary();
+    let mut marked = summary.marks.clone();
+    marked.sort_unstable();
+    let extras = Extras { spans: &summary.spans, marked: &marked };
+    let d = layout::layout_with(events, rows, &Columns::one_each(nodes.len()), extras, None, view);
     let (w, h) = (d.width, HEAD + d.height + FOOT);
     let title = title(run, preset);
     let facts = format!(
@@ -191,7 +195,15 @@ pub fn svg(run: &dyn AnyRun, rows: &Rows, preset: Option<&str>) -> String {
     for b in &d.bands {
         band(&mut s, b);
     }
-    s.push_str("</g>\n<g class=\"ticks\" text-anchor=\"end\">\n");
+    s.push_str("</g>\n");
+    if !d.spans.is_empty() {
+        s.push_str("<g class=\"spans\">\n");
+        for sp in &d.spans {
+            lane_span(&mut s, sp);
+        }
+        s.push_str("</g>\n");
+    }
+    s.push_str("<g class=\"ticks\" text-anchor=\"end\">\n");
     for t in &d.ticks {
         let _ = writeln!(
             s,
@@ -260,6 +272,26 @@ fn band(s: &mut String, b: &Band) {
         w = px(w),
         h = px((b.y1 - b.y0).max(1.0)),
         t = xml_escape(&b.label),
+    );
+}
+
+/// A lane span as in the app: a lock bar right of the lane, an in-doubt strip left of it.
+fn lane_span(s: &mut String, sp: &LaneSpan) {
+    let (w, paint) = match sp.kind {
+        SpanKind::Locks => (layout::LOCK_BAR, format!(r#"fill="{INK_2}""#)),
+        SpanKind::InDoubt => {
+            (layout::DOUBT_STRIP, format!(r#"fill="url(#cs-hatch-doubt)" stroke="{DOUBT}""#))
+        }
+    };
+    let _ = writeln!(
+        s,
+        r#"<rect class="span {class}" x="{x}" y="{y}" width="{w}" height="{h}" rx="1.5" {paint}><title>{t}</title></rect>"#,
+        class = sp.kind.css(),
+        x = px(sp.x - w / 2.0),
+        y = px(sp.y0),
+        w = px(w),
+        h = px((sp.y1 - sp.y0).max(2.0)),
+        t = xml_escape(&sp.label),
     );
 }
 
@@ -428,7 +460,14 @@ fn mark(s: &mut String, m: &Mark, width: f64) {
     if glyph.is_empty() && m.label.is_none() {
         return;
     }
-    let _ = write!(s, r#"<g class="{class}" data-event="{}">{glyph}"#, m.id);
+    let ring = if m.flagged {
+        format!(
+            r#"<circle class="flag-ring" cx="{x}" cy="{y}" r="12" fill="none" stroke="{ABORT}" stroke-width="2.2" stroke-dasharray="3 2"/>"#
+        )
+    } else {
+        String::new()
+    };
+    let _ = write!(s, r#"<g class="{class}" data-event="{}">{ring}{glyph}"#, m.id);
     if let Some(l) = &m.label {
         s.push('\n');
         label(s, l, "mark-label", &text_attrs);

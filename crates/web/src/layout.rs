@@ -8,7 +8,7 @@
 
 use commitscope_engine::erased::EventInfo;
 use commitscope_engine::vecmap::VecMap;
-use commitscope_engine::{EventId, Time};
+use commitscope_engine::{EventId, Span, Time};
 
 /// Height of a row that carries a glyph and a label.
 pub const ROW: f64 = 20.0;
@@ -16,8 +16,15 @@ pub const ROW: f64 = 20.0;
 pub const SMALL_ROW: f64 = 8.0;
 /// Space for the time axis on the left.
 pub const GUTTER: f64 = 38.0;
-/// Narrowest lane before the diagram scrolls sideways.
+/// Narrowest lane before the diagram scrolls sideways (up to 8 lanes; see `lane_width`).
 pub const MIN_LANE: f64 = 66.0;
+/// Narrowest lane of a diagram with many lanes: 17 lanes (8 clients, a coordinator and 8
+/// shards) still fit the diagram's 880 px at a 1280 px window.
+pub const MIN_LANE_MANY: f64 = 48.0;
+/// Fewest lanes for which the diagram groups lanes by role (fewer read well without).
+pub const GROUP_MIN_NODES: usize = 5;
+/// Height of the lane header's strip of group names, when lanes are grouped.
+pub const GROUP_HEAD: f64 = 16.0;
 /// Height of the lane header strip (drawn separately, sticky).
 pub const TOP_PAD: f64 = 14.0;
 /// Rough advance of one character of the 11px label font, for truncation.
@@ -179,18 +186,226 @@ impl Rows {
 pub struct Diagram {
     pub width: f64,
     pub height: f64,
+    /// The width of one lane.
+    pub lane: f64,
     pub lanes: Vec<Lane>,
     pub bands: Vec<Band>,
+    /// The run's lane spans (lock holding, in doubt) that meet the view.
+    pub spans: Vec<LaneSpan>,
     pub arrows: Vec<Arrow>,
     pub marks: Vec<Mark>,
     pub ticks: Vec<Tick>,
     pub cursor_y: f64,
 }
 
+/// One column of the diagram: a node's lane, or a folded group's one lane.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Lane {
+    /// The (first) node drawn on it.
     pub node: u32,
     pub x: f64,
+    /// How many nodes it holds: more than one for a folded group (`node` and the next ones).
+    pub nodes: u32,
+}
+
+/// A run of consecutive nodes with the same role (the clients, the shards): the diagram
+/// groups their lanes under one header, and can fold them into one lane.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group {
+    pub role: String,
+    pub first: u32,
+    pub len: u32,
+}
+
+/// The groups of `roles`, in node order (every node is in exactly one).
+pub fn groups<'a>(roles: impl IntoIterator<Item = &'a str>) -> Vec<Group> {
+    let mut out: Vec<Group> = Vec::new();
+    for (i, role) in roles.into_iter().enumerate() {
+        match out.last_mut() {
+            Some(g) if g.role == role => g.len += 1,
+            _ => out.push(Group { role: role.to_string(), first: i as u32, len: 1 }),
+        }
+    }
+    out
+}
+
+/// Whether a diagram groups its lanes: at least `GROUP_MIN_NODES` lanes, two roles or
+/// more, and some role with several nodes.
+pub fn is_grouped(groups: &[Group]) -> bool {
+    let n: u32 = groups.iter().map(|g| g.len).sum();
+    groups.len() >= 2 && n as usize >= GROUP_MIN_NODES && groups.iter().any(|g| g.len >= 2)
+}
+
+/// Which column each node's events are drawn in: its own lane, or its folded group's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Columns {
+    /// The column of each node.
+    of: Vec<u32>,
+    /// Each column's first node and how many nodes it holds.
+    cols: Vec<(u32, u32)>,
+}
+
+impl Columns {
+    /// One lane per node.
+    pub fn one_each(n: usize) -> Columns {
+        Columns { of: (0..n as u32).collect(), cols: (0..n as u32).map(|i| (i, 1)).collect() }
+    }
+
+    /// Each group of several nodes whose role is in `folded` on one lane; the rest one lane
+    /// per node. `groups` must be `groups(...)` of the nodes (in order, covering them all).
+    pub fn folding(groups: &[Group], folded: &[String]) -> Columns {
+        let mut c = Columns { of: Vec::new(), cols: Vec::new() };
+        for g in groups {
+            if g.len > 1 && folded.iter().any(|f| *f == g.role) {
+                let col = c.cols.len() as u32;
+                c.cols.push((g.first, g.len));
+                c.of.extend(std::iter::repeat_n(col, g.len as usize));
+            } else {
+                for k in 0..g.len {
+                    c.of.push(c.cols.len() as u32);
+                    c.cols.push((g.first + k, 1));
+                }
+            }
+        }
+        c
+    }
+
+    /// How many columns (lanes) there are.
+    pub fn len(&self) -> usize {
+        self.cols.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cols.is_empty()
+    }
+
+    /// How many nodes they hold.
+    pub fn nodes(&self) -> usize {
+        self.of.len()
+    }
+
+    /// The column `node` is drawn in.
+    pub fn column(&self, node: u32) -> Option<u32> {
+        self.of.get(node as usize).copied()
+    }
+
+    /// Whether `node` shares its lane with others (its group is folded).
+    pub fn is_folded(&self, node: u32) -> bool {
+        self.column(node).and_then(|c| self.cols.get(c as usize)).is_some_and(|c| c.1 > 1)
+    }
+}
+
+/// A group's header above its lanes: a name and a fold toggle spanning `x0..x1`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupHead {
+    pub role: String,
+    pub first: u32,
+    pub len: u32,
+    pub folded: bool,
+    pub x0: f64,
+    pub x1: f64,
+    /// What fits: "▾ shard ×8", or shorter; empty for a group of one (its lane's role line
+    /// names it).
+    pub text: String,
+}
+
+/// The header of each group, left to right (`lane`: the width of one lane).
+pub fn group_heads(groups: &[Group], cols: &Columns, lane: f64) -> Vec<GroupHead> {
+    groups
+        .iter()
+        .filter_map(|g| {
+            let first = cols.column(g.first)?;
+            let last = cols.column(g.first + g.len.saturating_sub(1))?;
+            let (x0, x1) = (GUTTER + lane * first as f64, GUTTER + lane * (last as f64 + 1.0));
+            let folded = g.len > 1 && first == last;
+            let text = if g.len > 1 {
+                group_label(&g.role, g.len, folded, x1 - x0)
+            } else {
+                String::new()
+            };
+            Some(GroupHead {
+                role: g.role.clone(),
+                first: g.first,
+                len: g.len,
+                folded,
+                x0,
+                x1,
+                text,
+            })
+        })
+        .collect()
+}
+
+/// The longest of "▾ shard ×8", "▾ ×8" and "▾" that fits `room` pixels (10.5px bold text).
+pub fn group_label(role: &str, n: u32, folded: bool, room: f64) -> String {
+    let arrow = if folded { '▸' } else { '▾' };
+    let fits = |t: &String| t.chars().count() as f64 * 6.2 <= room - 6.0;
+    [format!("{arrow} {role} ×{n}"), format!("{arrow} ×{n}")]
+        .into_iter()
+        .find(fits)
+        .unwrap_or_else(|| arrow.to_string())
+}
+
+/// What a lane span shows (`Span::kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpanKind {
+    /// A transaction holds locks on the node: a thin bar right of the lane.
+    Locks,
+    /// A transaction is in doubt on the node: a hatched strip left of the lane.
+    InDoubt,
+}
+
+impl SpanKind {
+    pub fn of(kind: &str) -> Option<SpanKind> {
+        match kind {
+            "locks" => Some(SpanKind::Locks),
+            "in_doubt" => Some(SpanKind::InDoubt),
+            _ => None,
+        }
+    }
+    pub fn css(self) -> &'static str {
+        match self {
+            SpanKind::Locks => "span-locks",
+            SpanKind::InDoubt => "span-doubt",
+        }
+    }
+}
+
+/// A lane span laid out: a bar (or strip) centred on `x` from `y0` to `y1`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LaneSpan {
+    /// Its index in the run's spans: a stable key.
+    pub key: usize,
+    pub node: u32,
+    pub kind: SpanKind,
+    pub x: f64,
+    pub y0: f64,
+    pub y1: f64,
+    /// It lasts to the end of the run.
+    pub open: bool,
+    pub label: String,
+}
+
+/// Width of a lock bar, and of an in-doubt strip.
+pub const LOCK_BAR: f64 = 3.0;
+pub const DOUBT_STRIP: f64 = 4.0;
+/// Distance between two spans side by side (concurrent transactions on one lane).
+const TRACK: f64 = 5.0;
+/// The first track's distance from the lane's centre: clear of a phase band (12 px wide).
+const TRACK0: f64 = 9.0;
+
+/// How many spans fit side by side on each side of a lane `lane` pixels wide (1 to 4).
+fn max_tracks(lane: f64) -> usize {
+    ((((lane / 2.0 - TRACK0 - 2.5) / TRACK).floor().max(0.0)) as usize + 1).clamp(1, 4)
+}
+
+/// What a diagram draws beyond its events: the run's summary (`AnyRun::summary`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Extras<'a> {
+    /// Stretches of lanes to draw (lock holding, in doubt).
+    pub spans: &'a [Span],
+    /// Events to ring (an anomaly's transactions), sorted.
+    pub marked: &'a [EventId],
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -330,6 +545,8 @@ pub struct Mark {
     pub x: f64,
     pub y: f64,
     pub label: Option<Label>,
+    /// One of the run's marked events (`Extras::marked`): drawn with a ring.
+    pub flagged: bool,
 }
 
 /// A time label on the axis, at the first event of each distinct virtual time.
@@ -340,10 +557,14 @@ pub struct Tick {
     pub time: Time,
 }
 
-/// Lane positions for `n_nodes` in a diagram `width` wide; returns (lane width, total width).
-pub fn lane_width(n_nodes: usize, width: f64) -> (f64, f64) {
-    let n = n_nodes.max(1) as f64;
-    let lane = ((width - GUTTER - 8.0) / n).max(MIN_LANE);
+/// Lane positions for `n_lanes` in a diagram `width` wide; returns (lane width, total width).
+/// Up to 8 lanes are at least `MIN_LANE` wide; with more, the narrowest lane shrinks
+/// towards `MIN_LANE_MANY` (8 lanes' worth of `MIN_LANE` shared out), so many lanes fit a
+/// wide window and scroll sideways on a phone.
+pub fn lane_width(n_lanes: usize, width: f64) -> (f64, f64) {
+    let n = n_lanes.max(1) as f64;
+    let min = if n <= 8.0 { MIN_LANE } else { (MIN_LANE * 8.0 / n).max(MIN_LANE_MANY) };
+    let lane = ((width - GUTTER - 8.0) / n).max(min);
     (lane, (GUTTER + lane * n + 8.0).max(width))
 }
 
@@ -412,7 +633,7 @@ fn drop_word(reason: &str) -> String {
 }
 
 /// The shapes of the diagram that meet `view` (exactly: margins are the caller's choice,
-/// see `Viewport::banded`).
+/// see `Viewport::banded`), one lane per node and nothing beyond the events.
 pub fn layout(
     events: &[EventInfo],
     rows: &Rows,
@@ -420,14 +641,34 @@ pub fn layout(
     cursor: Option<EventId>,
     view: Viewport,
 ) -> Diagram {
-    let (lane, width) = lane_width(n_nodes, view.width);
-    let x_of = |n: u32| lane_x(n, lane);
+    layout_with(events, rows, &Columns::one_each(n_nodes), Extras::default(), cursor, view)
+}
+
+/// `layout` with the nodes in `cols` (a folded group's nodes share one lane: its phase
+/// bands are left out, and so are messages between two of its nodes) and the run's
+/// `extras`: lane spans and ringed events.
+pub fn layout_with(
+    events: &[EventInfo],
+    rows: &Rows,
+    cols: &Columns,
+    extras: Extras<'_>,
+    cursor: Option<EventId>,
+    view: Viewport,
+) -> Diagram {
+    let n_nodes = cols.nodes();
+    let (lane, width) = lane_width(cols.len(), view.width);
+    let x_of = |n: u32| lane_x(cols.column(n).unwrap_or(0), lane);
     let top = view.top;
     let bottom = view.top + view.height;
     let visible = |y0: f64, y1: f64| y1 >= top && y0 <= bottom;
     let end_y = rows.height - ROW;
 
-    let lanes = (0..n_nodes as u32).map(|node| Lane { node, x: x_of(node) }).collect();
+    let lanes = cols
+        .cols
+        .iter()
+        .enumerate()
+        .map(|(c, (node, nodes))| Lane { node: *node, x: lane_x(c as u32, lane), nodes: *nodes })
+        .collect();
 
     // Bands: a phase lasts until the node's next phase change or crash; down until recovery.
     let mut bands = Vec::new();
@@ -436,7 +677,9 @@ pub fn layout(
         |bands: &mut Vec<Band>, node: u32, start: Option<(EventId, BandKind, String)>, y1: f64| {
             if let Some((s, kind, label)) = start {
                 let y0 = rows.y.get(s as usize).copied().unwrap_or(0.0);
-                if visible(y0, y1) {
+                // A fold shows when one of its nodes is down, not its nodes' phases.
+                let shown = kind == BandKind::Down || !cols.is_folded(node);
+                if shown && visible(y0, y1) {
                     bands.push(Band { start: s, node, x: x_of(node), y0, y1, kind, label });
                 }
             }
@@ -477,6 +720,10 @@ pub fn layout(
     for e in events.iter().filter(|e| e.kind == "send") {
         let (Some(from), Some(to)) = (e.node, e.peer) else { continue };
         if from as usize >= n_nodes || to as usize >= n_nodes {
+            continue;
+        }
+        // Between two nodes folded into one lane: nothing to draw.
+        if from != to && cols.column(from) == cols.column(to) {
             continue;
         }
         let y1 = rows.y[e.id as usize];
@@ -601,19 +848,93 @@ pub fn layout(
             }
             (_, Some(x)) => (x, text.map(|t| side_label(x, y, width, &t))),
         };
-        marks.push(Mark { id: e.id, kind, x, y, label });
+        let flagged = extras.marked.binary_search(&e.id).is_ok();
+        marks.push(Mark { id: e.id, kind, x, y, label, flagged });
     }
+
+    let spans = lane_spans(extras.spans, rows, cols, lane, end_y)
+        .into_iter()
+        .filter(|s| visible(s.y0, s.y1))
+        .map(|mut s| {
+            s.label = extras.spans.get(s.key).map(|sp| sp.label.clone()).unwrap_or_default();
+            s
+        })
+        .collect();
 
     Diagram {
         width,
         height: rows.height,
+        lane,
         lanes,
         bands,
+        spans,
         arrows,
         marks,
         ticks,
         cursor_y: rows.cursor_y(events, cursor),
     }
+}
+
+/// Every span of `spans` laid out (without its label): on its node's lane (or fold), from
+/// its first event's row to its last's (or the end of the run). Spans that overlap in time
+/// on one lane stand side by side, each on the first free track (the tracks are given over
+/// the whole run, so a span keeps its place however the diagram scrolls); lock bars go
+/// right of the lane, in-doubt strips left of it; past the tracks a lane has room for,
+/// spans share the track that frees first. Spans of unknown kinds or outside the run are
+/// left out.
+pub fn lane_spans(
+    spans: &[Span],
+    rows: &Rows,
+    cols: &Columns,
+    lane: f64,
+    end_y: f64,
+) -> Vec<LaneSpan> {
+    let max = max_tracks(lane);
+    let mut out: Vec<(u32, LaneSpan)> = Vec::new();
+    for (key, sp) in spans.iter().enumerate() {
+        let (Some(kind), Some(col)) = (SpanKind::of(sp.kind), cols.column(sp.node.0)) else {
+            continue;
+        };
+        let Some(y0) = rows.y.get(sp.from as usize).copied() else { continue };
+        let y1 = match sp.until {
+            Some(u) => rows.y.get(u as usize).copied().unwrap_or(end_y),
+            None => end_y,
+        }
+        .max(y0);
+        let span = LaneSpan {
+            key,
+            node: sp.node.0,
+            kind,
+            x: lane_x(col, lane),
+            y0,
+            y1,
+            open: sp.until.is_none(),
+            label: String::new(),
+        };
+        out.push((col, span));
+    }
+    out.sort_by(|a, b| a.1.y0.total_cmp(&b.1.y0).then(a.1.key.cmp(&b.1.key)));
+    // The y where each track of each (lane, side) frees.
+    let mut tracks: VecMap<(u32, bool), Vec<f64>> = VecMap::new();
+    for (col, s) in &mut out {
+        let centre = s.x;
+        let ends = tracks.entry((*col, s.kind == SpanKind::Locks)).or_insert_with(Vec::new);
+        let k = match ends.iter().position(|end| *end < s.y0) {
+            Some(k) => k,
+            None if ends.len() < max => {
+                ends.push(f64::NEG_INFINITY);
+                ends.len() - 1
+            }
+            None => (0..ends.len()).min_by(|a, b| ends[*a].total_cmp(&ends[*b])).unwrap_or(0),
+        };
+        ends[k] = ends[k].max(s.y1);
+        let offset = TRACK0 + TRACK * k as f64;
+        s.x = match s.kind {
+            SpanKind::Locks => centre + offset,
+            SpanKind::InDoubt => centre - offset,
+        };
+    }
+    out.into_iter().map(|(_, s)| s).collect()
 }
 
 #[cfg(test)]
@@ -822,6 +1143,229 @@ mod tests {
         let (lane, width) = lane_width(8, 360.0);
         assert_eq!(lane, MIN_LANE);
         assert!(width > 360.0, "eight lanes scroll sideways on a phone");
+    }
+
+    fn kv(clients: u32, shards: u32) -> Box<dyn commitscope_engine::erased::AnyRun> {
+        let p = commitscope_protocols::presets::find("kv/generated_workload").unwrap();
+        let mut s = p.scenario();
+        s.params["clients"] = clients.into();
+        s.params["shards"] = shards.into();
+        commitscope_protocols::run(&s).expect("runs")
+    }
+
+    fn groups_of(r: &dyn commitscope_engine::erased::AnyRun) -> Vec<Group> {
+        groups(r.nodes().iter().map(|n| n.role.as_str()))
+    }
+
+    #[test]
+    fn lanes_group_by_role_and_a_group_folds_into_one_lane() {
+        let roles = ["client", "client", "client", "coordinator", "shard", "shard"];
+        let g = groups(roles);
+        assert_eq!(
+            g.iter().map(|g| (g.first, g.len)).collect::<Vec<_>>(),
+            [(0, 3), (3, 1), (4, 2)]
+        );
+        assert!(is_grouped(&g));
+        assert!(!is_grouped(&groups(["coordinator", "participant", "participant", "participant"])));
+        assert!(!is_grouped(&groups(["a", "b", "c", "d", "e"])), "no role has several nodes");
+        let one = Columns::folding(&g, &[]);
+        assert_eq!(one, Columns::one_each(6));
+        let c = Columns::folding(&g, &["client".into(), "coordinator".into()]);
+        assert_eq!((c.len(), c.nodes()), (4, 6), "the clients on one lane; a group of one stays");
+        assert_eq!((0..6).map(|n| c.column(n).unwrap()).collect::<Vec<_>>(), [0, 0, 0, 1, 2, 3]);
+        assert!(c.is_folded(2) && !c.is_folded(3) && !c.is_folded(5));
+        assert_eq!(c.column(6), None);
+        let heads = group_heads(&g, &c, 80.0);
+        assert_eq!(heads.len(), 3);
+        assert!(heads[0].folded && !heads[2].folded && heads[1].text.is_empty());
+        assert_eq!((heads[0].x0, heads[0].x1), (GUTTER, GUTTER + 80.0));
+        assert_eq!(heads[2].text, "▾ shard ×2");
+        for w in heads.windows(2) {
+            assert!(w[0].x1 <= w[1].x0, "headers never overlap");
+        }
+    }
+
+    #[test]
+    fn group_labels_fit_their_room() {
+        assert_eq!(group_label("client", 8, false, 200.0), "▾ client ×8");
+        assert_eq!(group_label("client", 8, true, 48.0), "▸ ×8");
+        assert_eq!(group_label("client", 8, true, 10.0), "▸");
+        for room in [10.0, 30.0, 48.0, 66.0, 96.0, 400.0] {
+            let t = group_label("resource manager", 12, false, room);
+            assert!(t.chars().count() == 1 || t.chars().count() as f64 * 6.2 <= room - 6.0);
+        }
+    }
+
+    #[test]
+    fn seventeen_lanes_fit_a_wide_window_and_scroll_on_a_phone() {
+        // 1280 px window: the diagram pane is about 880 px wide.
+        let (lane, width) = lane_width(17, 880.0);
+        assert!(lane >= MIN_LANE_MANY && width == 880.0, "{lane} {width}");
+        let (lane, width) = lane_width(17, 360.0);
+        assert_eq!(lane, MIN_LANE_MANY);
+        assert!(width > 360.0);
+        // Shrinking is gradual: more lanes never make a lane wider.
+        let mut prev = f64::INFINITY;
+        for n in 1..=20 {
+            let (lane, _) = lane_width(n, 360.0);
+            assert!(lane <= prev && lane >= MIN_LANE_MANY, "{n}: {lane}");
+            prev = lane;
+        }
+        // A lane fits its name ("coord", 13px semibold) and a two-track span on each side.
+        assert!(MIN_LANE_MANY >= 5.0 * 8.0 && max_tracks(MIN_LANE_MANY) >= 2);
+        let r = kv(8, 8);
+        assert_eq!(r.nodes().len(), 17);
+        let g = groups_of(r.as_ref());
+        assert!(is_grouped(&g));
+        assert_eq!(g.iter().map(|g| g.len).collect::<Vec<_>>(), [8, 1, 8]);
+    }
+
+    #[test]
+    fn a_folded_group_draws_its_nodes_on_one_lane() {
+        let r = kv(4, 4);
+        let g = groups_of(r.as_ref());
+        let cols = Columns::folding(&g, &["client".into()]);
+        let rows = Rows::new(r.events());
+        let d = layout_with(r.events(), &rows, &cols, Extras::default(), None, everything());
+        assert_eq!(d.lanes.len(), 6, "one fold, the coordinator, four shards");
+        assert_eq!((d.lanes[0].node, d.lanes[0].nodes), (0, 4));
+        let fold_x = d.lanes[0].x;
+        // Every client's marks are on the fold; no client phase band; arrows from a client
+        // start there, arrows to one end there.
+        for m in d.marks.iter().filter(|m| r.events()[m.id as usize].node.is_some_and(|n| n < 4)) {
+            if m.kind != MarkKind::Network {
+                assert_eq!(m.x, fold_x);
+            }
+        }
+        assert!(d.bands.iter().all(|b| b.node >= 4 || b.kind == BandKind::Down));
+        let to_clients = d
+            .arrows
+            .iter()
+            .filter(|a| a.end == ArrowEnd::Delivered)
+            .filter(|a| r.events()[a.send as usize].peer.is_some_and(|p| p < 4))
+            .count();
+        assert!(to_clients > 0);
+        for a in d.arrows.iter().filter(|a| a.end == ArrowEnd::Delivered) {
+            let send = &r.events()[a.send as usize];
+            if send.node.is_some_and(|n| n < 4) {
+                assert_eq!(a.x1, fold_x);
+            }
+            if send.peer.is_some_and(|p| p < 4) {
+                assert!((a.x2 - fold_x).abs() <= 3.0, "ends at the fold: {} vs {fold_x}", a.x2);
+            }
+            assert!(!(send.node < Some(4) && send.peer < Some(4)), "no arrow inside the fold");
+        }
+        // Unfolded, the same run draws one lane per node.
+        let all = layout_with(
+            r.events(),
+            &rows,
+            &Columns::folding(&g, &[]),
+            Extras::default(),
+            None,
+            everything(),
+        );
+        assert_eq!(all.lanes.len(), 9);
+    }
+
+    #[test]
+    fn lock_and_in_doubt_spans_sit_beside_their_shards_lanes() {
+        let r = run("kv/coordinator_crash_in_doubt");
+        let rows = Rows::new(r.events());
+        let summary = r.summary();
+        let n = r.nodes().len();
+        let extras = Extras { spans: &summary.spans, marked: &[] };
+        let d = layout_with(r.events(), &rows, &Columns::one_each(n), extras, None, everything());
+        let name = |node: u32| r.nodes()[node as usize].name.as_str();
+        for shard in ["s1", "s2"] {
+            let lane = d.lanes.iter().find(|l| name(l.node) == shard).unwrap();
+            let on =
+                |k: SpanKind| d.spans.iter().filter(move |s| name(s.node) == shard && s.kind == k);
+            let locks: Vec<_> = on(SpanKind::Locks).collect();
+            let doubt: Vec<_> = on(SpanKind::InDoubt).collect();
+            assert!(!locks.is_empty() && !doubt.is_empty(), "{shard}: {:?}", d.spans);
+            for s in &locks {
+                assert!(s.x > lane.x + 6.0 && s.x < lane.x + d.lane / 2.0, "right of the lane");
+            }
+            for s in &doubt {
+                assert!(s.x < lane.x - 6.0 && s.x > lane.x - d.lane / 2.0, "left of the lane");
+                assert!(s.label.contains("in doubt"), "{}", s.label);
+            }
+            // The lock hold covers the in-doubt stretch (held through it).
+            let (l, dt) = (locks[0], doubt[0]);
+            assert!(l.y0 <= dt.y0 && l.y1 >= dt.y1, "{l:?} {dt:?}");
+            assert!(dt.y1 > dt.y0 + 100.0, "in doubt for a long stretch");
+        }
+        assert_eq!(d.spans.len(), summary.spans.len(), "the whole run in view: every span");
+    }
+
+    #[test]
+    fn concurrent_spans_on_one_lane_take_separate_tracks() {
+        let r = kv(4, 4);
+        let rows = Rows::new(r.events());
+        let summary = r.summary();
+        let cols = Columns::one_each(r.nodes().len());
+        for lane in [MIN_LANE_MANY, MIN_LANE, 120.0] {
+            let spans = lane_spans(&summary.spans, &rows, &cols, lane, rows.height - ROW);
+            assert!(spans.len() >= 8, "{} spans", spans.len());
+            let mut overlapped = 0;
+            for (i, a) in spans.iter().enumerate() {
+                let centre = lane_x(cols.column(a.node).unwrap(), lane);
+                assert!((a.x - centre).abs() < lane / 2.0, "inside its lane: {a:?} at {lane}");
+                for b in &spans[i + 1..] {
+                    let same = a.node == b.node && a.kind == b.kind;
+                    if same && a.y0 < b.y1 && b.y0 < a.y1 {
+                        overlapped += 1;
+                        if max_tracks(lane) >= 4 {
+                            assert_ne!(a.x, b.x, "side by side: {a:?} {b:?}");
+                        }
+                    }
+                }
+            }
+            assert!(overlapped > 0, "the workload holds locks concurrently on a shard");
+        }
+    }
+
+    #[test]
+    fn only_spans_in_the_window_are_laid_out_and_bad_spans_never_panic() {
+        let r = kv(4, 4);
+        let rows = Rows::new(r.events());
+        let summary = r.summary();
+        let cols = Columns::one_each(r.nodes().len());
+        let extras = Extras { spans: &summary.spans, marked: &[] };
+        let mid = rows.height / 2.0;
+        let view = Viewport { width: 800.0, top: mid, height: 200.0 };
+        let d = layout_with(r.events(), &rows, &cols, extras, None, view);
+        assert!(d.spans.len() < summary.spans.len());
+        assert!(d.spans.iter().all(|s| s.y1 >= mid && s.y0 <= mid + 200.0));
+        let last = r.events().len() as EventId;
+        let node = commitscope_engine::NodeId;
+        let bad = [
+            Span { node: node(99), from: 0, until: None, kind: "locks", label: "x".into() },
+            Span { node: node(0), from: last + 5, until: None, kind: "locks", label: "x".into() },
+            Span { node: node(0), from: 10, until: Some(2), kind: "in_doubt", label: "".into() },
+            Span { node: node(0), from: 1, until: Some(u32::MAX), kind: "locks", label: "".into() },
+            Span { node: node(0), from: 1, until: None, kind: "sparkles", label: "".into() },
+        ];
+        let extras = Extras { spans: &bad, marked: &[u32::MAX] };
+        let d = layout_with(r.events(), &rows, &cols, extras, None, everything());
+        assert_eq!(d.spans.len(), 2, "{:?}", d.spans);
+        assert!(d.spans.iter().all(|s| s.y1 >= s.y0));
+        let d = layout_with(r.events(), &rows, &Columns::one_each(0), extras, None, everything());
+        assert!(d.spans.is_empty() && d.lanes.is_empty());
+    }
+
+    #[test]
+    fn the_summary_marks_are_ringed() {
+        let r = run("kv/write_skew");
+        let rows = Rows::new(r.events());
+        let mut marked = r.summary().marks.clone();
+        marked.sort_unstable();
+        assert!(!marked.is_empty());
+        let extras = Extras { spans: &[], marked: &marked };
+        let cols = Columns::one_each(r.nodes().len());
+        let d = layout_with(r.events(), &rows, &cols, extras, None, everything());
+        let flagged: Vec<EventId> = d.marks.iter().filter(|m| m.flagged).map(|m| m.id).collect();
+        assert_eq!(flagged, marked);
     }
 
     #[test]

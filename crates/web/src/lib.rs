@@ -9,6 +9,7 @@
 //! - `export`: the diagram as standalone SVG, the scenario and the trace as JSON, pure.
 //! - `import`: recognising a pasted or loaded scenario, trace or course transcript, pure.
 //! - `embed`: a widget's options (attributes or query) and the state they name, pure.
+//! - `summary`: the run-summary panel's notes, told apart as anomalies or not, pure.
 //! - `components`: function components that turn state and shapes into DOM/SVG.
 //! - `hooks`: the playback timer, keyboard shortcuts, element size.
 //!
@@ -26,6 +27,7 @@ pub mod import;
 pub mod layout;
 pub mod link;
 pub mod state;
+pub mod summary;
 
 pub use components::app::{App, AppProps, Embed};
 use embed::EmbedOptions;

@@ -49,6 +49,8 @@ pub struct RunData {
     pub origin: Option<&'static str>,
     /// The share link without its moment, made on first use.
     link: std::cell::OnceCell<String>,
+    /// The events the run's summary marks (`Summary::marks`), sorted: the diagram rings them.
+    pub marked: Vec<EventId>,
 }
 
 impl PartialEq for RunData {
@@ -92,7 +94,11 @@ impl RunData {
             presets::find(id).and_then(|p| Scenario::from_json(p.json).ok()).as_ref()
                 == Some(run.scenario())
         });
+        let mut marked = run.summary().marks.clone();
+        marked.sort_unstable();
+        marked.dedup();
         RunData {
+            marked,
             run,
             rows,
             preset,
@@ -201,6 +207,9 @@ pub struct AppState {
     pub compare: Option<CompareMode>,
     /// The last move was the scrubber's: the detail panels may wait for it to rest.
     pub scrubbing: bool,
+    /// The roles whose lanes the diagram folds into one (`layout::Columns::folding`); kept
+    /// across runs, a view setting rather than part of the scenario or the share link.
+    pub folded: Vec<String>,
 }
 
 /// Two protocols under one fault plan, and the one cursor in virtual time over both.
@@ -248,6 +257,8 @@ pub enum Action {
     ShowError(String),
     /// A share link (URL hash) opened while the app runs; one undo goes back.
     OpenLink(String),
+    /// Fold the lanes of this role into one, or unfold them.
+    ToggleFold(String),
 }
 
 impl Default for AppState {
@@ -277,6 +288,7 @@ impl AppState {
             import: false,
             compare: None,
             scrubbing: false,
+            folded: Vec::new(),
         }
     }
 
@@ -649,6 +661,15 @@ impl AppState {
                 s.selected = Selection::None;
             }),
             Action::DismissError => self.with(|s| s.error = None),
+            Action::ToggleFold(role) => {
+                self.with(|s| match s.folded.iter().position(|r| *r == role) {
+                    Some(i) => {
+                        s.folded.remove(i);
+                    }
+                    None if s.folded.len() < 64 => s.folded.push(role),
+                    None => {}
+                })
+            }
             Action::SetParam(key, value) => self.switch(&key, value),
             Action::ToggleCompare => {
                 let settings = compare_settings_for(self.scenario());
@@ -790,6 +811,8 @@ impl AppState {
             Action::CloseOverlays => self.with(|s| s.help = false),
             Action::DismissError => self.with(|s| s.error = None),
             Action::ShowError(e) => self.with(|s| s.error = Some(e)),
+            // A view setting, the same in both views.
+            Action::ToggleFold(role) => self.apply(Action::ToggleFold(role)),
             // A pasted share link names a single run: it closes the compare view.
             Action::OpenLink(hash) => self
                 .with(|s| {
@@ -890,6 +913,25 @@ mod tests {
         let compare = state().reduce(Action::ToggleCompare);
         assert!(compare.compare.is_some());
         assert!(!compare.reduce(Action::SeekTime(3)).scrubbing);
+    }
+
+    #[test]
+    fn folding_a_role_is_a_view_setting_kept_across_runs() {
+        let s = Rc::new(AppState::from_preset("kv/generated_workload").unwrap());
+        let folded = s.clone().reduce(Action::ToggleFold("client".into()));
+        assert_eq!(folded.folded, ["client"]);
+        assert_eq!(folded.link(), s.link(), "not part of the share link");
+        let other = folded.clone().reduce(Action::LoadPreset("kv/write_skew".into()));
+        assert_eq!(other.folded, ["client"], "kept when another run loads");
+        assert!(folded.clone().reduce(Action::ToggleFold("client".into())).folded.is_empty());
+        // In the compare view too, and any string is harmless.
+        let compare = folded.reduce(Action::ToggleCompare).reduce(Action::ToggleFold("x".into()));
+        assert_eq!(compare.folded, ["client", "x"]);
+        let mut many = s;
+        for i in 0..100 {
+            many = many.reduce(Action::ToggleFold(format!("r{i}")));
+        }
+        assert_eq!(many.folded.len(), 64, "bounded");
     }
 
     #[test]

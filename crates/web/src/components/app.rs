@@ -11,6 +11,7 @@ use super::inspector::Inspector;
 use super::narration::{EventLog, Narration};
 use super::overlays::{Help, Import};
 use super::properties::Properties;
+use super::summary::RunSummary;
 use super::InWidget;
 use crate::embed::{Controls, EmbedOptions};
 use crate::hooks::{use_hash_change, use_keyboard, use_playback, use_settled, Shortcut};
@@ -207,8 +208,9 @@ pub fn App(props: &AppProps) -> Html {
             <div class="cs-main">
                 <section class="pane-diagram" aria-label="Space-time diagram" role={embed.is_some().then_some("group")}>
                     <Diagram data={data.clone()} cursor={s.cursor} selected={s.selected} {height}
-                        described_by={log_id.clone()} on_action={dispatch.clone()} />
-                    <Legend />
+                        described_by={log_id.clone()} on_action={dispatch.clone()}
+                        foldable=true folded={s.folded.clone()} />
+                    <Legend spans={!data.run.summary().spans.is_empty()} marks={!data.marked.is_empty()} />
                 </section>
                 <div class="pane-side">
                     <Inspector data={panel_data.clone()} cursor={panel_cursor} selected={s.selected} on_action={dispatch.clone()} />
@@ -216,6 +218,7 @@ pub fn App(props: &AppProps) -> Html {
                         <FaultPanel data={data.clone()} cursor={s.cursor} undo={s.undo.len()} on_action={dispatch.clone()} />
                     }
                     <Properties data={panel_data.clone()} cursor={panel_cursor} on_action={dispatch.clone()} />
+                    <RunSummary data={panel_data.clone()} on_action={dispatch.clone()} />
                     <EventLog id={log_id} data={panel_data.clone()} cursor={panel_cursor} on_action={dispatch.clone()} />
                 </div>
             </div>
@@ -276,9 +279,17 @@ pub fn App(props: &AppProps) -> Html {
     }
 }
 
+#[derive(Properties, PartialEq)]
+struct LegendProps {
+    /// The run draws lane spans (locks held, in doubt).
+    spans: bool,
+    /// The run rings marked events.
+    marks: bool,
+}
+
 /// What each shape means; shapes and labels, not only colours.
 #[component]
-fn Legend() -> Html {
+fn Legend(props: &LegendProps) -> Html {
     html! {
         <details class="legend">
             <summary>{"Legend"}</summary>
@@ -292,6 +303,13 @@ fn Legend() -> Html {
                 <li><span class="lg lg-doubt" aria-hidden="true">{"▨"}</span>{"in doubt: voted yes, may not decide alone"}</li>
                 <li><span class="lg lg-down" aria-hidden="true">{"▧"}</span>{"node down (crashed)"}</li>
                 <li><span class="lg lg-timer" aria-hidden="true">{"◷"}</span>{"a timer fires"}</li>
+                if props.spans {
+                    <li><span class="lg lg-locks" aria-hidden="true">{"▮"}</span>{"a transaction holds locks (right of the lane)"}</li>
+                    <li><span class="lg lg-doubt" aria-hidden="true">{"▨"}</span>{"a transaction in doubt (left of the lane)"}</li>
+                }
+                if props.marks {
+                    <li><span class="lg lg-ring" aria-hidden="true">{"◯"}</span>{"marked by the run summary (an anomaly's transactions)"}</li>
+                }
             </ul>
         </details>
     }

@@ -1,7 +1,8 @@
 //! The space-time diagram: turns `layout::Diagram` shapes into SVG. No geometry here.
 
 use crate::layout::{
-    self, Arrow, ArrowEnd, Band, BandKind, Label, Mark, MarkKind, Outcome, Viewport, GUTTER,
+    self, Arrow, ArrowEnd, Band, BandKind, Columns, Extras, Label, LaneSpan, Mark, MarkKind,
+    Outcome, SpanKind, Viewport, GROUP_HEAD, GUTTER,
 };
 use crate::state::{Action, RunData, Selection};
 use commitscope_engine::{EventId, Time};
@@ -30,6 +31,13 @@ pub struct DiagramProps {
     /// diagram of the same group to the same height (the same moment).
     #[prop_or_default]
     pub sync_scroll: Option<AttrValue>,
+    /// Group the lanes by role under headers that fold a group into one lane (the full app
+    /// and its widgets; not the compare view). Grouping needs `layout::GROUP_MIN_NODES`.
+    #[prop_or_default]
+    pub foldable: bool,
+    /// The roles whose lanes are folded (`AppState::folded`).
+    #[prop_or_default]
+    pub folded: Vec<String>,
 }
 
 fn text(l: &Label, class: &'static str) -> Html {
@@ -55,6 +63,25 @@ fn band(b: &Band, selected: bool) -> Html {
             x={fmt(b.x - w / 2.0)} y={fmt(b.y0)} width={fmt(w)} height={fmt((b.y1 - b.y0).max(1.0))}
             rx="3">
             <title>{ format!("{}: {}", b.label, if b.kind == BandKind::Down { "the node is down" } else { "phase" }) }</title>
+        </rect>
+    }
+}
+
+/// A lane span: a thin bar (locks held) right of the lane, or a hatched strip (in doubt)
+/// left of it, named on hover.
+fn lane_span(s: &LaneSpan, node: &str) -> Html {
+    let w = match s.kind {
+        SpanKind::Locks => layout::LOCK_BAR,
+        SpanKind::InDoubt => layout::DOUBT_STRIP,
+    };
+    let title =
+        if s.open { format!("{} (until the end of the run)", s.label) } else { s.label.clone() };
+    html! {
+        <rect key={s.key} class={classes!("span", s.kind.css(), s.open.then_some("span-open"))}
+            data-node={node.to_string()}
+            x={fmt(s.x - w / 2.0)} y={fmt(s.y0)} width={fmt(w)} height={fmt((s.y1 - s.y0).max(2.0))}
+            rx="1.5">
+            <title>{ title }</title>
         </rect>
     }
 }
@@ -350,8 +377,9 @@ fn DiagramBody(props: &BodyProps) -> Html {
                 <g class="lanes">
                     { for d.lanes.iter().map(|l| {
                         let role = data.run.nodes().get(l.node as usize).map_or("", |s| s.role.as_str());
+                        let selected = selected_node.is_some_and(|n| n >= l.node && n < l.node + l.nodes);
                         html! {
-                            <line key={l.node} class={classes!("lane", role_classes(role), (selected_node == Some(l.node)).then_some("lane-selected"))}
+                            <line key={l.node} class={classes!("lane", role_classes(role), selected.then_some("lane-selected"), (l.nodes > 1).then_some("lane-fold"))}
                                 x1={fmt(l.x)} y1="0" x2={fmt(l.x)} y2={fmt(d.height)} />
                         }
                     }) }
@@ -359,6 +387,14 @@ fn DiagramBody(props: &BodyProps) -> Html {
                 <g class="bands">
                     { for d.bands.iter().map(|b| band(b, selected_node == Some(b.node))) }
                 </g>
+                if !d.spans.is_empty() {
+                    <g class="spans">
+                        { for d.spans.iter().map(|s| {
+                            let name = data.run.nodes().get(s.node as usize).map_or("", |n| n.name.as_str());
+                            lane_span(s, name)
+                        }) }
+                    </g>
+                }
                 <g class="ticks">
                     { for d.ticks.iter().map(|t| html! {
                         <text key={t.id} class="tick" x={fmt(GUTTER - 6.0)} y={fmt(t.y + 4.0)} text-anchor="end">
@@ -387,7 +423,10 @@ fn DiagramBody(props: &BodyProps) -> Html {
                         };
                         let on_trail = props.trail.binary_search(&m.id).is_ok();
                         html! {
-                            <g key={m.id} class={classes!(mark_class(m.kind), on_trail.then_some("trail"))} data-event={m.id.to_string()}>
+                            <g key={m.id} class={classes!(mark_class(m.kind), on_trail.then_some("trail"), m.flagged.then_some("mark-flagged"))} data-event={m.id.to_string()}>
+                                if m.flagged {
+                                    <circle class="flag-ring" cx={fmt(m.x)} cy={fmt(m.y)} r="12" />
+                                }
                                 { glyph(m) }
                                 { m.label.as_ref().map(|l| text(l, label_class)).unwrap_or_default() }
                             </g>
@@ -564,8 +603,20 @@ pub fn Diagram(props: &DiagramProps) -> Html {
     };
 
     let n_nodes = data.run.nodes().len();
-    let shapes = use_memo((data.clone(), vp.banded()), |(data, vp)| {
-        layout::layout(data.events(), &data.rows, data.run.nodes().len(), None, *vp)
+    // Lanes grouped by role (clients, coordinator, shards), a folded group on one lane.
+    let groups =
+        use_memo(data.clone(), |d| layout::groups(d.run.nodes().iter().map(|n| n.role.as_str())));
+    let grouped = props.foldable && layout::is_grouped(&groups);
+    let cols = use_memo((groups.clone(), grouped, props.folded.clone()), |(g, grouped, folded)| {
+        if *grouped {
+            Columns::folding(g, folded)
+        } else {
+            Columns::one_each(g.iter().map(|g| g.len as usize).sum())
+        }
+    });
+    let shapes = use_memo((data.clone(), vp.banded(), cols.clone()), |(data, vp, cols)| {
+        let extras = Extras { spans: &data.run.summary().spans, marked: &data.marked };
+        layout::layout_with(data.events(), &data.rows, cols, extras, None, *vp)
     });
     let d = &*shapes;
     let selected_node = match props.selected {
@@ -585,40 +636,106 @@ pub fn Diagram(props: &DiagramProps) -> Html {
         None => "start".into(),
     };
 
-    let (lane_w, _) = layout::lane_width(n_nodes, width);
+    let heads = if grouped { layout::group_heads(&groups, &cols, d.lane) } else { Vec::new() };
+    let nodes = data.run.nodes();
+    // Grouped, a lane shows its role only when its group is of one (the header names the
+    // others' role).
     let roles: Vec<Vec<String>> = d
         .lanes
         .iter()
         .map(|l| {
-            let role = data.run.nodes().get(l.node as usize).map_or("", |s| s.role.as_str());
-            layout::role_lines(role, lane_w)
+            let spec = nodes.get(l.node as usize);
+            let alone = !grouped || groups.iter().any(|g| g.first == l.node && g.len == 1);
+            match spec {
+                Some(s) if alone => layout::role_lines(&s.role, d.lane),
+                _ => Vec::new(),
+            }
         })
         .collect();
-    let head_h = if roles.iter().any(|r| r.len() > 1) { 46 } else { 34 };
+    let top = if grouped { GROUP_HEAD } else { 0.0 };
+    let lines = roles.iter().map(Vec::len).max().unwrap_or(0);
+    let head_h = match (grouped, lines) {
+        (true, 0) => top + 22.0,
+        (_, 0 | 1) => top + 34.0,
+        _ => top + 46.0,
+    };
+    let lane_title = |l: &layout::Lane| -> String {
+        let name = |n: u32| nodes.get(n as usize).map_or("", |s| s.name.as_str());
+        if l.nodes > 1 {
+            format!("{}–{}", name(l.node), name(l.node + l.nodes - 1))
+        } else {
+            name(l.node).to_string()
+        }
+    };
+    let group_heads = heads.iter().filter(|h| h.len > 1).map(|h| {
+        let role = h.role.clone();
+        let cb = props.on_action.clone();
+        let onclick = Callback::from(move |_: MouseEvent| cb.emit(Action::ToggleFold(role.clone())));
+        let role = h.role.clone();
+        let cb = props.on_action.clone();
+        let onkeydown = Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Enter" || e.key() == " " {
+                e.prevent_default();
+                e.stop_propagation();
+                cb.emit(Action::ToggleFold(role.clone()));
+            }
+        });
+        let aria = if h.folded {
+            format!("{} lanes ({}), folded into one: unfold", h.role, h.len)
+        } else {
+            format!("{} lanes ({}): fold into one", h.role, h.len)
+        };
+        let mid = (h.x0 + h.x1) / 2.0;
+        html! {
+            <g key={h.role.clone()} class={classes!("group-head", h.folded.then_some("group-folded"))}
+                role="button" tabindex="0" aria-label={aria.clone()} aria-expanded={(!h.folded).to_string()}
+                data-role={h.role.clone()} {onclick} {onkeydown}>
+                <title>{ aria }</title>
+                <rect class="group-hit" x={fmt(h.x0 + 2.0)} y="1" width={fmt((h.x1 - h.x0 - 4.0).max(1.0))} height={fmt(GROUP_HEAD - 2.0)} rx="4" />
+                <text class="group-name" x={fmt(mid)} y="12" text-anchor="middle">{ h.text.clone() }</text>
+            </g>
+        }
+    });
     let header = html! {
         <div class="lane-head">
-            <svg width={fmt(d.width)} height={head_h.to_string()} aria-hidden="true">
+            <svg width={fmt(d.width)} height={fmt(head_h)} aria-hidden={(!grouped).then_some("true")}
+                role={grouped.then_some("group")} aria-label={grouped.then_some("lane groups")}>
+                { for group_heads }
                 { for d.lanes.iter().zip(&roles).map(|(l, role)| {
-                    let spec = data.run.nodes().get(l.node as usize);
+                    let spec = nodes.get(l.node as usize);
                     let node = l.node;
+                    let folded_role = (l.nodes > 1).then(|| spec.map(|s| s.role.clone()).unwrap_or_default());
                     let cb = props.on_action.clone();
-                    let onclick = Callback::from(move |_: MouseEvent| cb.emit(Action::Select(Selection::Node(node))));
-                    let class = classes!("lane-name", role_classes(spec.map_or("", |s| s.role.as_str())), (selected_node == Some(node)).then_some("selected"));
+                    // A folded lane's name unfolds it; a node's selects the node.
+                    let onclick = Callback::from(move |_: MouseEvent| match &folded_role {
+                        Some(r) => cb.emit(Action::ToggleFold(r.clone())),
+                        None => cb.emit(Action::Select(Selection::Node(node))),
+                    });
+                    let selected = selected_node.is_some_and(|n| n >= l.node && n < l.node + l.nodes);
+                    let class = classes!("lane-name", role_classes(spec.map_or("", |s| s.role.as_str())), selected.then_some("selected"), (l.nodes > 1).then_some("lane-name-fold"));
+                    let title = lane_title(l);
+                    let tip = match spec {
+                        Some(s) if l.nodes > 1 => format!("{title}: {} {} lanes folded into one (click to unfold)", l.nodes, s.role),
+                        Some(s) => format!("{} ({})", s.name, s.role),
+                        None => String::new(),
+                    };
                     html! {
-                        <g key={l.node} class={class} {onclick}>
-                            <text x={fmt(l.x)} y="15" text-anchor="middle" class="lane-title">
-                                { spec.map(|s| s.name.clone()).unwrap_or_default() }
+                        <g key={l.node} class={class} {onclick} aria-hidden={grouped.then_some("true")}>
+                            <text x={fmt(l.x)} y={fmt(top + 15.0)} text-anchor="middle" class="lane-title">
+                                { title }
                             </text>
                             { for role.iter().enumerate().map(|(i, line)| html! {
-                                <text x={fmt(l.x)} y={(28 + 12 * i).to_string()} text-anchor="middle" class="lane-role">{ line.clone() }</text>
+                                <text x={fmt(l.x)} y={fmt(top + 28.0 + 12.0 * i as f64)} text-anchor="middle" class="lane-role">{ line.clone() }</text>
                             }) }
-                            <title>{ spec.map(|s| format!("{} ({})", s.name, s.role)).unwrap_or_default() }</title>
+                            <title>{ tip }</title>
                         </g>
                     }
                 }) }
             </svg>
         </div>
     };
+    // Where one group of lanes ends and the next begins.
+    let seps: Vec<f64> = heads.iter().skip(1).map(|h| h.x0).collect();
 
     html! {
         <div class="diagram-scroll" ref={scroller} {onscroll} tabindex="-1"
@@ -653,6 +770,9 @@ pub fn Diagram(props: &DiagramProps) -> Html {
                 { cursor_row.map(|y| html! {
                     <rect class="row-now" x="0" y={fmt(y - layout::ROW / 2.0)} width="100%" height={fmt(layout::ROW)} />
                 }).unwrap_or_default() }
+                { for seps.iter().map(|x| html! {
+                    <line key={fmt(*x)} class="group-sep" x1={fmt(*x)} y1="0" x2={fmt(*x)} y2={fmt(d.height)} />
+                }) }
                 <DiagramBody data={data.clone()} shapes={Shapes(shapes.clone())} selected={props.selected}
                     trail={trail.clone()} on_action={props.on_action.clone()} />
                 <g class="packets" aria-hidden="true">

@@ -11,6 +11,7 @@ pub mod narration;
 pub mod overlays;
 pub mod properties;
 pub mod share;
+pub mod summary;
 
 use yew::prelude::*;
 
