@@ -179,3 +179,93 @@ fn checkout_modes_run_the_protocol_they_name() {
     let run = session.last_run.take().unwrap();
     assert_eq!(run.nodes()[0].name, "orch");
 }
+
+#[test]
+fn kv_cases() {
+    check_case("kv_list_append", include_str!("../fixtures/harness/kv_list_append.txt"));
+    check_case("kv_rw_register", include_str!("../fixtures/harness/kv_rw_register.txt"));
+    check_case("kv_bad_lines", include_str!("../fixtures/harness/kv_bad_lines.txt"));
+    check_case("kv_in_doubt", include_str!("../fixtures/harness/kv_in_doubt.txt"));
+    check_case("kv_recovers", include_str!("../fixtures/harness/kv_recovers.txt"));
+}
+
+/// A kv session's transactions, each run after everything before it.
+fn kv_session(lines: &[String]) -> (Vec<Value>, Box<dyn commitscope_engine::erased::AnyRun>) {
+    let mut session = Session::default();
+    let mut replies = Vec::new();
+    for line in lines {
+        for out in session.handle(line) {
+            replies.push(serde_json::from_str::<Value>(&out).expect("JSON"));
+        }
+    }
+    (replies, session.last_run.take().expect("a kv run"))
+}
+
+fn kv_txn(msg_id: u64, src: &str, txn: &str, extra: &str) -> String {
+    format!(
+        r#"{{"src":"{src}","dest":"n1","body":{{"type":"txn","msg_id":{msg_id},"txn":{txn}{extra}}}}}"#
+    )
+}
+
+#[test]
+fn kv_session_reruns_keep_every_earlier_answer_as_it_was_given() {
+    let mut lines = vec![
+        r#"{"src":"c0","dest":"n1","body":{"type":"init","msg_id":0,"protocol":"kv","shards":3,"clients":3}}"#.to_string(),
+    ];
+    for i in 1..=12u64 {
+        let txn = format!(
+            r#"[["append",{},{i}],["r",{},null],["append",{},{i}]]"#,
+            i % 4,
+            (i + 1) % 4,
+            (i + 2) % 4
+        );
+        // Transaction 5's coordinator (its client) crashes after Prepare and recovers.
+        let extra = if i == 5 {
+            r#","crash_coordinator_after":"prepare","recover_after_ms":300"#
+        } else {
+            ""
+        };
+        lines.push(kv_txn(i, &format!("c{}", i % 3 + 1), &txn, extra));
+    }
+    let (replies, run) = kv_session(&lines);
+    assert_eq!(run.protocol(), "kv");
+    assert_eq!(run.scenario().requests.len(), 12, "the last run holds the whole session");
+    let ok: Vec<&Value> = replies
+        .iter()
+        .filter(|r| r["body"]["type"] == "txn_ok")
+        .map(|r| &r["body"]["txn"])
+        .collect();
+    let statuses: Vec<&Value> = replies.iter().map(|r| &r["body"]["code"]).collect();
+    assert_eq!(ok.len(), 11, "{statuses:?}");
+    assert_eq!(replies[5]["body"]["code"], 13, "{}", replies[5]);
+    // The final run answers every committed transaction as the session did, in order.
+    let answered: Vec<&Value> = run
+        .events()
+        .iter()
+        .filter_map(|e| e.payload.as_ref())
+        .filter(|p| p["type"] == "answer" && p["status"]["status"] == "committed")
+        .map(|p| &p["ops"])
+        .collect();
+    assert_eq!(answered, ok);
+    // The last read sees every earlier committed append to k1, in order (a serial run),
+    // and not transaction 5's: its client recovered with no decision logged and aborted it.
+    let last = ok.last().unwrap();
+    assert_eq!(last[1], serde_json::json!(["r", 1, [1, 3, 7, 9, 11]]), "{last}");
+    let serializable = run.properties().into_iter().find(|p| p.id == "serializable").unwrap();
+    assert_eq!(serializable.first, None, "{:?}", serializable.message);
+}
+
+#[test]
+fn kv_without_init_runs_on_the_default_store_and_other_clients_map_deterministically() {
+    let lines = [
+        kv_txn(1, "n7", r#"[["append",1,5]]"#, ""),
+        kv_txn(2, "c5", r#"[["r",1,null],["r",2,null]]"#, r#","unknown_field":{"x":1}"#),
+    ];
+    let (replies, run) = kv_session(&lines);
+    assert_eq!(replies[1]["body"]["txn"], serde_json::json!([["r", 1, [5]], ["r", 2, []]]));
+    // n7 is c1; c5 with the default two clients is c1 too ((5 - 1) mod 2 + 1).
+    let clients: Vec<u32> =
+        run.events().iter().filter(|e| e.kind == "request").filter_map(|e| e.node).collect();
+    assert_eq!(clients, [0, 0]);
+    assert_eq!(run.nodes().iter().filter(|n| n.role == "shard").count(), 2);
+}

@@ -6,6 +6,8 @@
 //! Bad lines get an `error` reply (Maelstrom codes: 10 not supported, 12 malformed
 //! request, 22 precondition failed) and the session keeps going.
 //!
+//! `init` with `"protocol": "kv"` and `txn` run the transactional key-value store (below).
+//!
 //! `init` picks the protocol: three-phase commit unless it says `"protocol": "2pc"`.
 //! `txn_begin` runs one transaction with the case's participants (the i-th name in the
 //! list is the simulator's `p<i>`) and a transfer (the largest in `operations`; above
@@ -65,13 +67,65 @@
 //!   checkout saga (reserve, charge, ship) and answers `checkout_complete` (`order_id`,
 //!   `"status": "COMPLETED"`) or `checkout_failed` (`order_id`, `"status": "ABORTED"`,
 //!   `reason`, `compensated`: the compensations run, in order).
+//!
+//! The key-value store (the `kv` protocol) speaks Maelstrom's transactional workloads
+//! (`txn-list-append`, `txn-rw-register`).
+//! - `init` with `"protocol": "kv"` (or `"kv_store"`) sets up a new, empty store and answers
+//!   `init_ok`. Optional: `shards` and `clients` (a count from 1 to 8, or a list of names
+//!   whose length is the count: the store's nodes are always `s1`..`sS` and `c1`..`cC`),
+//!   `workload` or `flavour` (`"list-append"` / `"txn-list-append"`, the default: reads
+//!   return whole lists; `"rw-register"` / `"txn-rw-register"`: reads return one value), and
+//!   the kv parameters `keys`, `partitioning`, `coordinator` (`"client"` or `"node"`),
+//!   `deadlock`, `isolation`, `lock_free_reads`, `timeouts`, `commit_point` and the
+//!   `*_ticks` timeouts (also spelt `*_ms`), as the kv scenario takes them (`-` reads as
+//!   `_`: `"wait-die"`). A bad one is refused with the field it names. A `txn` with no kv
+//!   `init` before it runs on the default store (2 shards, 2 clients, list-append).
+//! - `txn` with `"txn": [["r", 1, null], ["w", 1, 6], ["append", 2, 9]]` runs the
+//!   transaction and answers `txn_ok` with the same micro-operations, reads filled in
+//!   (`["r", 1, 3]` or `null` for a register never written, `["r", 2, [4, 9]]` for a list,
+//!   `[]` when empty), or `error` with `in_reply_to`, Maelstrom's `code` and a `text` that
+//!   says why: 30 txn-conflict (a shard refused it on a lock, naming the holder, and saying
+//!   so when that holder is prepared and in doubt there), 14 abort (2PC aborted it, a
+//!   shard timed it out), 11 temporarily unavailable (its shards did not all answer in
+//!   time; or its client is down or still busy, and then nothing ran). All three are
+//!   definite: nothing was written. Indefinite outcomes (Jepsen's `:info`: it may have
+//!   committed) are 0 timeout — the store's `Unknown` answer (the client gave up waiting
+//!   for `coord`), or no answer within the case's 7000 ms — and 13 crash, when the client
+//!   crashed with the transaction in flight.
+//! - The client is chosen from `src`: `c<k>` is client k, and past the store's C clients
+//!   client ((k - 1) mod C) + 1 (Maelstrom's clients are c1, c2, ... c14, ...); any other
+//!   `src` (`n1`, `c0`) is c1.
+//! - State carries over: the session keeps the kv scenario and adds each `txn` as a request
+//!   to its client, at a virtual time after the last run has ended (every message
+//!   delivered, every lock released; or the case's limit), then runs the whole scenario
+//!   again — runs are pure functions of scenarios, and a later request does not change
+//!   what happened before it, so earlier answers stay as they were given and the new one
+//!   reads what they wrote. Transactions therefore run one after another: the format
+//!   answers each line before it reads the next, so a transaction cannot overlap one that
+//!   has not been sent yet. `last_run` is the session's whole run so far (built only when
+//!   looked at: re-running costs time linear in the session, so a session of N
+//!   transactions costs O(N²) simulated events; 300 take about 3 s).
+//! - Malformed micro-operations (not `[f, key, value]`, a key that is not a non-negative
+//!   integer, a value that is not an integer, a read whose value is not `null`) are
+//!   refused with code 12; a function other than `r`, `w`, `append`, or one the store's
+//!   workload does not use (`w` on list-append, `append` on rw-register), with code 10.
+//!   Nothing runs and the session goes on. Unknown fields of `txn` are ignored.
+//! - CommitScope extensions: `crash_coordinator_after` (`"prepare"` or `"commit"`): the
+//!   transaction's coordinator (`coord`, or its client when the client coordinates)
+//!   crashes once it has sent that message to all the transaction's shards (two or more);
+//!   `recover_after_ms`: it recovers that much later (presumed abort finishes what it
+//!   had not decided). Without a recovery the prepared shards keep their locks, and later
+//!   transactions on those keys are refused (30) or wait.
 
-use crate::common::Outcome;
+use crate::common::{Outcome, TxnId};
+use crate::kv::workload::{Flavour, Op};
+use crate::kv::{self, Kv};
 use crate::saga::{self, OrchRecord, Record as SagaRecord, Saga, Status, Step, Topic};
 use crate::three_pc::{Basis, ThreePc};
-use crate::two_pc::TwoPc;
+use crate::two_pc::{commit, TwoPc};
 use commitscope_engine::erased::{AnyRun, Recorded};
-use commitscope_engine::{EventKind, Scenario};
+use commitscope_engine::vecmap::VecMap;
+use commitscope_engine::{Event, EventKind, Kind, NodeId, Scenario, Simulator, Time};
 use serde_json::{json, Map, Value};
 
 /// The course's wall-clock limit for a case; virtual runs stop there too.
@@ -97,6 +151,9 @@ pub struct Session {
     /// Each saga's final status, failure reason and compensations, by saga id.
     saga_results:
         commitscope_engine::vecmap::VecMap<String, (Status, Option<String>, Vec<&'static str>)>,
+    /// The key-value store `txn` runs on (`init` with `"protocol": "kv"`, or the default
+    /// store at the first `txn`).
+    kv: Option<KvStore>,
 }
 
 struct Request<'a> {
@@ -133,6 +190,7 @@ impl Session {
             Some("txn_begin") => self.txn_begin(&request),
             Some("saga_begin") => self.saga(&request, SagaCall::Begin),
             Some("checkout") => self.saga(&request, SagaCall::Checkout),
+            Some("txn") => self.kv_txn(&request),
             Some(other) => {
                 Err(Error { code: 10, text: format!("unsupported message type \"{other}\"") })
             }
@@ -170,6 +228,11 @@ impl Session {
     }
 
     fn init(&mut self, r: &Request<'_>) -> Result<Vec<String>, Error> {
+        if matches!(r.body.get("protocol").and_then(Value::as_str), Some("kv" | "kv_store")) {
+            self.kv = Some(KvStore::from_init(r.body)?);
+            let body = json!({"type": "init_ok", "in_reply_to": r.body.get("msg_id")});
+            return Ok(vec![self.reply(r.dest, r.src, body)]);
+        }
         if r.body.get("protocol").and_then(Value::as_str) == Some("saga") {
             self.saga_mode = Some(saga_mode(r.body)?.unwrap_or_default());
             let body = json!({"type": "init_ok", "in_reply_to": r.body.get("msg_id")});
@@ -179,7 +242,9 @@ impl Session {
             None => CourseProtocol::ThreePc,
             Some(Some("2pc")) => CourseProtocol::TwoPc,
             Some(Some("3pc")) => CourseProtocol::ThreePc,
-            Some(_) => return Err(malformed("\"protocol\" must be \"2pc\", \"3pc\" or \"saga\"")),
+            Some(_) => {
+                return Err(malformed("\"protocol\" must be \"2pc\", \"3pc\", \"saga\" or \"kv\""))
+            }
         };
         let participants = participants(r.body)?
             .ok_or_else(|| malformed("init needs \"participants\": a list of 1 to 16 names"))?;
@@ -729,4 +794,594 @@ fn largest_transfer(body: &Map<String, Value>) -> Result<u64, Error> {
             .ok_or_else(|| malformed("each operation needs \"transfer\": a whole number"))?;
         Ok(max.max(t))
     })
+}
+
+// ---- The key-value store (`kv`): Maelstrom's transactional workloads ----------------------
+
+/// Virtual ticks between the end of one run (the store quiet again) and the next `txn`.
+const KV_GAP_TICKS: Time = 10;
+/// However many transactions a session holds, its runs stop after this many events.
+const KV_MAX_EVENTS: u32 = 1_000_000;
+
+/// The kv parameters `init` passes through as they are. In a string value `-` reads as `_`
+/// (`"wait-die"` is `wait_die`); a `*_ticks` one may be written `*_ms` (1 tick = 1 ms).
+const KV_PASS: &[&str] = &[
+    "keys",
+    "partitioning",
+    "coordinator",
+    "deadlock",
+    "isolation",
+    "lock_free_reads",
+    "timeouts",
+    "commit_point",
+    "exec_timeout_ticks",
+    "unprepared_timeout_ticks",
+    "client_timeout_ticks",
+    "lock_ttl_ticks",
+    "vote_timeout_ticks",
+    "resend_ticks",
+    "in_doubt_timeout_ticks",
+];
+
+const TXN_EXAMPLE: &str = r#"[["r", 1, null], ["w", 1, 6], ["append", 2, 9]]"#;
+
+/// What a client was doing when the session's last run ended.
+#[derive(Clone, Copy, Debug)]
+enum ClientEnd {
+    /// Free: its next transaction will be this one.
+    Idle(TxnId),
+    /// Still running this one.
+    Busy(TxnId),
+    /// Down since this virtual time.
+    Down(Time),
+}
+
+/// The store a session's `txn`s run on: the kv scenario so far (each transaction a request
+/// to its client, one after another in virtual time, and the faults they asked for) and
+/// what its last run left.
+struct KvStore {
+    params: Value,
+    p: kv::Params,
+    requests: Vec<Value>,
+    faults: Vec<Value>,
+    /// When the next transaction starts: once the last run has ended (quiet, or at its
+    /// limit) and every fault the session scheduled has happened.
+    next_at: Time,
+    /// Client k's end state at index k - 1.
+    clients: Vec<ClientEnd>,
+    /// Messages sent so far, by (node, kind): a crash trigger counts on from there.
+    sent: VecMap<(u32, &'static str), u32>,
+}
+
+impl KvStore {
+    /// The store `init` asks for (`shards`, `clients`, `workload` or `flavour`, and the
+    /// parameters of `KV_PASS`).
+    fn from_init(b: &Map<String, Value>) -> Result<KvStore, Error> {
+        let mut params = Map::new();
+        for field in ["shards", "clients"] {
+            let count = match b.get(field) {
+                None => continue,
+                Some(Value::Array(names)) if names.iter().all(Value::is_string) => {
+                    json!(names.len())
+                }
+                Some(v) if v.is_u64() => v.clone(),
+                Some(_) => {
+                    return Err(malformed(format!(
+                        "\"{field}\" is a count (1 to 8) or a list of names like [\"s1\", \"s2\"]"
+                    )))
+                }
+            };
+            params.insert(field.to_string(), count);
+        }
+        let flavour = match (b.get("workload"), b.get("flavour")) {
+            (Some(v), _) | (None, Some(v)) => Some(v),
+            (None, None) => None,
+        };
+        if let Some(v) = flavour {
+            let name = v.as_str().map(|s| s.strip_prefix("txn-").unwrap_or(s).replace('-', "_"));
+            let flavour =
+                match name.as_deref() {
+                    Some("list_append") => "list_append",
+                    Some("rw_register") => "rw_register",
+                    _ => return Err(malformed(
+                        "\"workload\" is \"list-append\" or \"rw-register\" (or txn-list-append, \
+                         txn-rw-register)",
+                    )),
+                };
+            params.insert("flavour".into(), json!(flavour));
+        }
+        for name in KV_PASS {
+            let ms = name.strip_suffix("_ticks").map(|stem| format!("{stem}_ms"));
+            let Some(v) = b.get(*name).or_else(|| ms.and_then(|ms| b.get(&ms))) else { continue };
+            let v = match v {
+                Value::String(s) => json!(s.replace('-', "_")),
+                other => other.clone(),
+            };
+            params.insert(name.to_string(), v);
+        }
+        KvStore::new(Value::Object(params))
+    }
+
+    /// A store with these kv parameters, checked the way a run checks them.
+    fn new(params: Value) -> Result<KvStore, Error> {
+        let mut store = KvStore {
+            params,
+            p: kv::Params::default(),
+            requests: Vec::new(),
+            faults: Vec::new(),
+            next_at: 0,
+            clients: Vec::new(),
+            sent: VecMap::new(),
+        };
+        let scenario = store.scenario(&[], &[], CASE_LIMIT_TICKS)?;
+        Simulator::<Kv>::from_scenario(&scenario).map_err(|e| malformed(e.to_string()))?;
+        store.p = serde_json::from_value(store.params.clone())
+            .map_err(|e| malformed(format!("params: {e}")))?;
+        store.clients = (1..=store.p.clients)
+            .map(|k| ClientEnd::Idle(TxnId { epoch: 1, seq: 1, client: k }))
+            .collect();
+        Ok(store)
+    }
+
+    fn scenario(
+        &self,
+        requests: &[Value],
+        faults: &[Value],
+        max_ticks: Time,
+    ) -> Result<Scenario, Error> {
+        let scenario = json!({
+            "version": 1, "protocol": "kv", "seed": 1, "params": self.params,
+            // One latency for every message, as in the 3PC cases: times read as hops.
+            "network": {"latency_ticks_min": 10, "latency_ticks_max": 10},
+            "requests": requests, "faults": faults,
+            "limits": {"max_ticks": max_ticks, "max_events": KV_MAX_EVENTS},
+        });
+        Scenario::from_json(&scenario.to_string()).map_err(|e| malformed(e.to_string()))
+    }
+
+    /// Runs `ops` as client k's next transaction after everything before it, and returns
+    /// the reply's body and the run's scenario. The store keeps the transaction (and its
+    /// faults) only if it ran.
+    fn txn(
+        &mut self,
+        b: &Map<String, Value>,
+        k: u32,
+        ops: Vec<Op>,
+    ) -> Result<(Value, Scenario), Error> {
+        let p = &self.p;
+        let client = format!("c{k}");
+        let txn = match self.clients.get(k as usize - 1).copied() {
+            Some(ClientEnd::Idle(t)) => t,
+            Some(ClientEnd::Busy(t)) => {
+                return Err(Error {
+                    code: 11,
+                    text: format!(
+                        "temporarily unavailable: {client} is still running {t} (a client runs \
+                         one transaction at a time, and that one has not ended); nothing ran"
+                    ),
+                })
+            }
+            Some(ClientEnd::Down(since)) => {
+                return Err(Error {
+                    code: 11,
+                    text: format!(
+                        "temporarily unavailable: {client} is down (it crashed at t={since} and \
+                         has not recovered); nothing ran"
+                    ),
+                })
+            }
+            None => return Err(malformed(format!("no client {client}"))),
+        };
+        let (manager, manager_name) = match p.coordinator {
+            kv::CoordinatorAt::Node => (NodeId(p.clients), "coord".to_string()),
+            kv::CoordinatorAt::Client => (p.client_node(k), client.clone()),
+        };
+        let crash = match b.get("crash_coordinator_after") {
+            None => None,
+            Some(Value::String(kind)) if kind == "prepare" || kind == "commit" => {
+                let mut shards: Vec<NodeId> = ops.iter().map(|o| p.shard_of(o.key())).collect();
+                shards.sort();
+                shards.dedup();
+                if shards.len() < 2 {
+                    return Err(malformed(
+                        "crash_coordinator_after needs a transaction over two or more shards: \
+                         this one's keys are on one shard, which commits it without 2PC",
+                    ));
+                }
+                let kind: &'static str = if kind == "prepare" { "prepare" } else { "commit" };
+                let before = self.sent.get(&(manager.0, kind)).copied().unwrap_or(0);
+                let count = before + shards.len() as u32;
+                Some(json!({"after": {"sent": kind, "by": manager_name, "count": count},
+                            "crash": manager_name}))
+            }
+            Some(_) => {
+                return Err(malformed(
+                    "kv crash_coordinator_after is \"prepare\" or \"commit\": the \
+                     transaction's coordinator crashes once it has sent that message to all \
+                     its shards",
+                ))
+            }
+        };
+        let recover_after = positive(b, "recover_after_ms")?;
+        let at = self.next_at;
+        let max_ticks = at + CASE_LIMIT_TICKS;
+        let mut requests = self.requests.clone();
+        let request = kv::workload::TxnRequest { txn: ops };
+        requests.push(json!({"at": at, "node": client, "request": request}));
+        let mut faults = self.faults.clone();
+        let crashing = crash.is_some();
+        faults.extend(crash);
+        let mut scenario = self.scenario(&requests, &faults, max_ticks)?;
+        let mut run = KvRun::new(&scenario)?;
+        if crashing {
+            let crashed = run.events.iter().find(|e| {
+                e.time >= at && e.node == Some(manager) && matches!(e.kind, EventKind::Crash)
+            });
+            match (crashed.map(|e| e.time), recover_after) {
+                // It never fired (the transaction aborted before the message): the run is
+                // the same without it, and it must not fire in a later transaction.
+                (None, _) => {
+                    faults.pop();
+                    scenario = self.scenario(&requests, &faults, max_ticks)?;
+                }
+                (Some(t), Some(after)) => {
+                    faults.push(json!({"at": t + after, "recover": manager_name}));
+                    scenario = self.scenario(&requests, &faults, max_ticks)?;
+                    run = KvRun::new(&scenario)?;
+                }
+                (Some(_), None) => {}
+            }
+        }
+        let body = self.reply_body(b, &run, txn, k, at);
+        self.remember(requests, faults, &run, max_ticks);
+        Ok((body, scenario))
+    }
+
+    /// What the session keeps of a run: its scenario, when the next transaction starts,
+    /// each client's state at the end, and the messages sent.
+    fn remember(&mut self, requests: Vec<Value>, faults: Vec<Value>, run: &KvRun, max_ticks: Time) {
+        let end = match run.sim.end() {
+            Some(commitscope_engine::RunEnd::Quiescent) => run.events.last().map_or(0, |e| e.time),
+            _ => max_ticks,
+        };
+        let last_fault = faults.iter().filter_map(|f| f.get("at")?.as_u64()).max().unwrap_or(0);
+        self.next_at = end.max(last_fault) + KV_GAP_TICKS;
+        self.requests = requests;
+        self.faults = faults;
+        let world = &run.sim.world;
+        for (i, end) in self.clients.iter_mut().enumerate() {
+            let k = i as u32 + 1;
+            let slot = world.node(self.p.client_node(k));
+            *end = match &slot.state {
+                None => ClientEnd::Down(slot.down_since.unwrap_or(0)),
+                Some(kv::State::Client(c)) => match &c.current {
+                    Some((t, _)) => ClientEnd::Busy(*t),
+                    None => ClientEnd::Idle(TxnId {
+                        epoch: c.manager.epoch,
+                        seq: c.manager.next_seq,
+                        client: k,
+                    }),
+                },
+                Some(_) => continue,
+            };
+        }
+        self.sent.clear();
+        for e in &run.events {
+            if let (Some(node), EventKind::Send { msg, .. }) = (e.node, &e.kind) {
+                *self.sent.entry((node.0, msg.kind())).or_default() += 1;
+            }
+        }
+    }
+
+    /// `txn_ok` with the reads filled in, or the `error` that says how `txn` ended.
+    fn reply_body(
+        &self,
+        b: &Map<String, Value>,
+        run: &KvRun,
+        txn: TxnId,
+        k: u32,
+        at: Time,
+    ) -> Value {
+        let answer = run.events.iter().find_map(|e| match &e.kind {
+            EventKind::Decide { decision: kv::Decision::Answer { txn: t, status, ops } }
+                if *t == txn =>
+            {
+                Some((*status, ops))
+            }
+            _ => None,
+        });
+        let error = |code: u32, text: String| json!({"type": "error", "in_reply_to": b.get("msg_id"), "code": code, "text": text});
+        match answer {
+            Some((kv::Status::Committed, ops)) => {
+                json!({"type": "txn_ok", "in_reply_to": b.get("msg_id"), "txn": ops})
+            }
+            Some((kv::Status::Aborted { code }, _)) => {
+                error(code, self.why_aborted(run, txn, code))
+            }
+            Some((kv::Status::Unknown, _)) => error(
+                0,
+                format!(
+                    "timeout: c{k} heard nothing from coord about {txn} for {} ms; it may or may \
+                     not have committed",
+                    self.p.client_timeout_ticks
+                ),
+            ),
+            None => {
+                let client = self.p.client_node(k);
+                let crashed = run.events.iter().any(|e| {
+                    e.time >= at && e.node == Some(client) && matches!(e.kind, EventKind::Crash)
+                });
+                if crashed {
+                    error(
+                        13,
+                        format!(
+                            "crash: c{k} crashed with {txn} in flight; it may or may not have \
+                             committed"
+                        ),
+                    )
+                } else {
+                    error(
+                        0,
+                        format!(
+                            "timeout: no answer to {txn} within {CASE_LIMIT_TICKS} ms; it may \
+                             still commit"
+                        ),
+                    )
+                }
+            }
+        }
+    }
+
+    /// Why `txn` was aborted, from the run: the shard that refused it (and, when the lock it
+    /// met belongs to a prepared transaction still in doubt there, that too), the timeout
+    /// that fired, the shard that voted no.
+    fn why_aborted(&self, run: &KvRun, txn: TxnId, code: u32) -> String {
+        let label = match code {
+            30 => "txn-conflict",
+            11 => "temporarily unavailable",
+            _ => "abort",
+        };
+        let p = &self.p;
+        let world = &run.sim.world;
+        for (i, e) in run.events.iter().enumerate() {
+            let at = e.node.map_or("", |n| world.name(n));
+            let why = match &e.kind {
+                EventKind::Send { msg: kv::Msg::Refused { txn: t, why }, .. } if *t == txn => {
+                    let mut text = format!("{at} refused {txn}: {why}");
+                    if let kv::Refusal::Conflict { with, .. } = why {
+                        if in_doubt(&run.events[..i], e.node, *with) {
+                            text.push_str(&format!(
+                                ", which {at} holds in doubt: {with} is prepared there and its \
+                                 outcome is unknown"
+                            ));
+                        }
+                    }
+                    text
+                }
+                EventKind::TimerFire { timer: kv::Timer::ExecTimeout { txn: t } } if *t == txn => {
+                    format!(
+                        "not every shard ran its part of {txn} within {} ms, so it was aborted",
+                        p.exec_timeout_ticks
+                    )
+                }
+                EventKind::Send { msg: kv::Msg::TwoPc(commit::Msg::VoteNo { txn: t }), .. }
+                    if *t == txn =>
+                {
+                    format!("{at} voted no on {txn}, so 2PC aborted it")
+                }
+                EventKind::TimerFire {
+                    timer: kv::Timer::TwoPc(commit::Timer::VoteTimeout { txn: t }),
+                } if *t == txn => format!(
+                    "not every shard voted on {txn} within {} ms, so 2PC aborted it",
+                    p.vote_timeout_ticks
+                ),
+                _ => continue,
+            };
+            return format!("{label}: {why}; nothing was written");
+        }
+        format!("{label}: {txn} was aborted; nothing was written")
+    }
+}
+
+/// Whether, after `events`, `node` has forced PREPARED for `txn` and decided nothing on it.
+fn in_doubt(events: &[Event<Kv>], node: Option<NodeId>, txn: TxnId) -> bool {
+    let mut prepared = false;
+    for e in events.iter().filter(|e| e.node == node) {
+        match &e.kind {
+            EventKind::Persist {
+                record: kv::Record::TwoPc(commit::Record::Prepared { txn: t, .. }),
+            } if *t == txn => prepared = true,
+            EventKind::Decide { decision: kv::Decision::Outcome(d) } if d.txn == txn => {
+                prepared = false
+            }
+            EventKind::Crash => prepared = false,
+            _ => {}
+        }
+    }
+    prepared
+}
+
+/// One run of a session's kv scenario: its events and the simulator at the end. (Not a
+/// `Recorded` run: the session re-runs its whole scenario for every transaction, and the
+/// narration, snapshots and summary a `Recorded` run builds cost twenty times the
+/// simulation; `LazyRun` builds them only for a run someone looks at.)
+struct KvRun {
+    events: Vec<Event<Kv>>,
+    sim: Simulator<Kv>,
+}
+
+impl KvRun {
+    fn new(scenario: &Scenario) -> Result<KvRun, Error> {
+        let mut sim =
+            Simulator::<Kv>::from_scenario(scenario).map_err(|e| malformed(e.to_string()))?;
+        let mut events = Vec::new();
+        while let Some(e) = sim.step() {
+            events.push(e);
+        }
+        Ok(KvRun { events, sim })
+    }
+}
+
+/// A recorded kv run built the first time it is looked at (`Session::last_run` is set
+/// for every transaction, and most are never looked at).
+struct LazyRun {
+    scenario: Scenario,
+    run: std::cell::OnceCell<Recorded<Kv>>,
+}
+
+impl LazyRun {
+    fn get(&self) -> &Recorded<Kv> {
+        self.run.get_or_init(|| {
+            Recorded::<Kv>::new(&self.scenario)
+                .expect("the session ran this scenario already, so it resolves")
+        })
+    }
+}
+
+impl AnyRun for LazyRun {
+    fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+    fn protocol(&self) -> &'static str {
+        <Kv as commitscope_engine::Protocol>::NAME
+    }
+    fn nodes(&self) -> &[commitscope_engine::NodeSpec] {
+        self.get().nodes()
+    }
+    fn events(&self) -> &[commitscope_engine::erased::EventInfo] {
+        self.get().events()
+    }
+    fn views_at(
+        &self,
+        at: Option<commitscope_engine::EventId>,
+    ) -> Vec<commitscope_engine::NodeView> {
+        self.get().views_at(at)
+    }
+    fn properties(&self) -> Vec<commitscope_engine::erased::PropertyInfo> {
+        self.get().properties()
+    }
+    fn end(&self) -> commitscope_engine::RunEnd {
+        self.get().end()
+    }
+    fn blocked_spans(&self) -> &[commitscope_engine::BlockedSpan] {
+        self.get().blocked_spans()
+    }
+    fn trace_hash(&self) -> u64 {
+        self.get().trace_hash()
+    }
+    fn kinds(&self) -> commitscope_engine::erased::Kinds {
+        self.get().kinds()
+    }
+    fn summary(&self) -> &commitscope_engine::Summary {
+        self.get().summary()
+    }
+}
+
+/// The client that runs a `txn` from `src`: `c<k>` is client k when the store has k
+/// clients or more, else client ((k - 1) mod C) + 1 (Maelstrom numbers its clients on and
+/// on: with two clients, c14 is c2); any other `src` (`n1`, `c0`, a name) is c1.
+fn kv_client(src: &str, clients: u32) -> u32 {
+    match src.strip_prefix('c').and_then(|n| n.parse::<u64>().ok()) {
+        Some(n) if n >= 1 => ((n - 1) % u64::from(clients.max(1))) as u32 + 1,
+        _ => 1,
+    }
+}
+
+/// A JSON value, shortened for a message.
+fn snippet(v: &Value) -> String {
+    let text = v.to_string();
+    if text.chars().count() <= 40 {
+        return text;
+    }
+    let short: String = text.chars().take(37).collect();
+    format!("{short}...")
+}
+
+/// The micro-operations of a `txn` body. A shape that is not `[f, key, value]`, a key that
+/// is not a non-negative integer or a value that is not an integer is malformed (12); a
+/// function other than r, w, append, or one the store's workload does not use (w on a
+/// list-append store, append on an rw-register one), is not supported (10).
+fn kv_ops(b: &Map<String, Value>, flavour: kv::workload::Flavour) -> Result<Vec<Op>, Error> {
+    let list = match b.get("txn") {
+        Some(Value::Array(list)) => list,
+        Some(_) => {
+            return Err(malformed(format!(
+                "\"txn\" must be a list of micro-operations like {TXN_EXAMPLE}"
+            )))
+        }
+        None => {
+            return Err(malformed(format!(
+                "a txn message needs \"txn\": a list of micro-operations like {TXN_EXAMPLE}"
+            )))
+        }
+    };
+    let mut ops = Vec::with_capacity(list.len());
+    for (i, m) in list.iter().enumerate() {
+        let bad = |why: &str| malformed(format!("txn[{i}] {} {why}", snippet(m)));
+        let Some(parts) = m.as_array() else {
+            return Err(bad("must be a micro-operation [f, key, value], like [\"r\", 1, null]"));
+        };
+        let Some(f) = parts.first().and_then(Value::as_str) else {
+            return Err(bad("must start with \"r\", \"w\" or \"append\""));
+        };
+        let unsupported = |why: String| Error { code: 10, text: format!("txn[{i}]: {why}") };
+        match (f, flavour) {
+            ("r", _) | ("w", Flavour::RwRegister) | ("append", Flavour::ListAppend) => {}
+            ("w", Flavour::ListAppend) => {
+                return Err(unsupported(
+                    "w is not supported by this store's list-append workload (append and r); \
+                     init with \"workload\": \"rw-register\" to write registers"
+                        .into(),
+                ))
+            }
+            ("append", Flavour::RwRegister) => {
+                return Err(unsupported(
+                    "append is not supported by this store's rw-register workload (w and r); \
+                     init with \"workload\": \"list-append\" to append"
+                        .into(),
+                ))
+            }
+            (other, _) => {
+                return Err(unsupported(format!(
+                    "unknown micro-operation \"{other}\" (known: r, w, append)"
+                )))
+            }
+        }
+        if parts.len() != 3 {
+            return Err(bad("must have 3 elements: [f, key, value]"));
+        }
+        let Some(key) = parts[1].as_u64() else {
+            return Err(bad("needs a key: a non-negative integer"));
+        };
+        let value = &parts[2];
+        ops.push(match f {
+            "r" if value.is_null() => Op::Read { key, seen: None },
+            "r" => return Err(bad("is a read: its value must be null (the reply fills it in)")),
+            _ => {
+                let Some(value) = value.as_i64() else {
+                    return Err(bad("needs a value: a 64-bit integer"));
+                };
+                if f == "w" {
+                    Op::Write { key, value }
+                } else {
+                    Op::Append { key, value }
+                }
+            }
+        });
+    }
+    Ok(ops)
+}
+
+impl Session {
+    fn kv_txn(&mut self, r: &Request<'_>) -> Result<Vec<String>, Error> {
+        if self.kv.is_none() {
+            self.kv = Some(KvStore::new(json!({}))?);
+        }
+        let store = self.kv.as_mut().expect("a store");
+        let ops = kv_ops(r.body, store.p.flavour)?;
+        let k = kv_client(r.src, store.p.clients);
+        let (body, scenario) = store.txn(r.body, k, ops)?;
+        self.last_run = Some(Box::new(LazyRun { scenario, run: std::cell::OnceCell::new() }));
+        Ok(vec![self.reply(r.dest, r.src, body)])
+    }
 }
