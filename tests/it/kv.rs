@@ -44,12 +44,16 @@ fn a_single_shard_transaction_commits_in_one_step_and_a_cross_shard_one_runs_2pc
         [
             "the answer to c1/t1.1: committed [append k0 1, r k2=[]]",
             "the answer to c1/t1.2: committed [append k0 2, append k1 3, r k2=[]]",
+            "the answer to c1/t1.3: committed [r k0=[1, 2], r k2=[]]",
         ]
     );
+    // The read-only one read without locks, and the narration says why that is safe.
+    let done = run.events().iter().rfind(|e| e.kind == "send" && e.subkind == Some("done"));
+    assert!(done.expect("a Done").narration.contains("read without locks"));
     // One shard: ExecCommit and Done, no Prepare; its commit is one local record.
-    assert_eq!(count(&*run, &Sel::kind("send").of("exec_commit")), 1);
+    assert_eq!(count(&*run, &Sel::kind("send").of("exec_commit")), 2);
     assert_eq!(count(&*run, &Sel::kind("send").of("prepare")), 2);
-    assert_eq!(count(&*run, &Sel::kind("persist").of("local_commit").at("s1")), 1);
+    assert_eq!(count(&*run, &Sel::kind("persist").of("local_commit").at("s1")), 2);
     let first_answer = first(&*run, &Sel::kind("decide").at("c1"));
     assert_eq!(first_answer.time, 20, "one round trip of 10 ticks each way\n{}", trace(&*run));
     assert!(serializable(&*run).starts_with("holds"));
@@ -225,7 +229,7 @@ fn the_coordinator_can_run_on_its_own_node() {
     let run = patched("kv/single_vs_cross_shard", serde_json::json!({"coordinator": "node"}));
     let names: Vec<&str> = run.nodes().iter().map(|n| n.name.as_str()).collect();
     assert_eq!(names, ["c1", "coord", "s1", "s2"]);
-    assert_eq!(count(&*run, &Sel::kind("send").of("submit").at("c1")), 2);
+    assert_eq!(count(&*run, &Sel::kind("send").of("submit").at("c1")), 3);
     assert_eq!(count(&*run, &Sel::kind("send").of("prepare").at("coord")), 2);
     assert!(answers(&*run).iter().all(|a| a.contains("committed")));
 }

@@ -260,10 +260,12 @@ pub enum Msg {
         txn: TxnId,
         ops: Vec<Op>,
     },
-    /// Shard → manager: committed locally (the answer to `ExecCommit`).
+    /// Shard → manager: committed locally (the answer to `ExecCommit`); `unlocked`: a
+    /// read-only transaction that read at one instant without taking locks.
     Done {
         txn: TxnId,
         ops: Vec<Op>,
+        unlocked: bool,
     },
     /// Shard → manager: I aborted my part.
     Refused {
@@ -296,7 +298,7 @@ impl fmt::Display for Msg {
             Msg::Exec { txn, ops, .. } => write!(f, "Exec({txn}: {})", ops_text(ops)),
             Msg::ExecCommit { txn, ops, .. } => write!(f, "ExecCommit({txn}: {})", ops_text(ops)),
             Msg::Executed { txn, ops } => write!(f, "Executed({txn}: {})", ops_text(ops)),
-            Msg::Done { txn, ops } => write!(f, "Done({txn}: {})", ops_text(ops)),
+            Msg::Done { txn, ops, .. } => write!(f, "Done({txn}: {})", ops_text(ops)),
             Msg::Refused { txn, why } => write!(f, "Refused({txn}: {why})"),
             Msg::TwoPc(m) => m.fmt(f),
         }
@@ -699,7 +701,7 @@ impl Store {
             _ => None,
         });
         if let Some(ops) = committed {
-            ctx.send(manager, Msg::Done { txn, ops });
+            ctx.send(manager, Msg::Done { txn, ops, unlocked: false });
             return;
         }
         if start < self.recovered_at {
@@ -796,7 +798,7 @@ impl Store {
             ctx.decide(Decision::Outcome(Outcome2pc { txn, outcome: Outcome::Commit }));
             self.apply(&writes);
             self.active.remove(&txn);
-            ctx.send(a.manager, Msg::Done { txn, ops: a.ops });
+            ctx.send(a.manager, Msg::Done { txn, ops: a.ops, unlocked: lock_free });
             self.release(ctx, txn);
         } else {
             ctx.send(a.manager, Msg::Executed { txn, ops: a.ops });
@@ -892,7 +894,7 @@ impl Manager {
                 }
                 None
             }
-            Msg::Done { txn, ops } => {
+            Msg::Done { txn, ops, .. } => {
                 let mut m = self.txns.remove(&txn)?;
                 merge(ctx.params, &mut m.ops, from, ops);
                 ctx.cancel_timer(Timer::ExecTimeout { txn });
@@ -1749,6 +1751,9 @@ impl Protocol for Kv {
         Some(match &event.kind {
             EventKind::Send { msg: Msg::ExecCommit { .. }, .. } => {
                 "every key is on this one shard: it runs and commits the transaction in one step, with no 2PC".into()
+            }
+            EventKind::Send { msg: Msg::Done { unlocked: true, .. }, .. } => {
+                "a read-only transaction on one shard read without locks, at one instant when no writer held its keys: as if it had locked and unlocked them at once, so it is serializable (across shards it would not be: one shard could be read before a commit and another after)".into()
             }
             EventKind::Send { msg: Msg::Exec { .. }, .. } => {
                 "the shard locks what it touches (shared to read, exclusive to write) and keeps the locks until it learns the outcome".into()
