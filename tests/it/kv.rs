@@ -236,17 +236,11 @@ fn the_coordinator_can_run_on_its_own_node() {
 
 // ---- Sweeps ---------------------------------------------------------------------------------
 
-/// A concurrent workload on 3 shards and 3 clients (values unique per key), plus the sweep's
-/// own requests to c1: a read of three keys on three shards.
+/// The sweep's scenario (`kv::sweep_base`) on 3 shards and 3 clients, with `extra` params.
 fn base(extra: &str) -> Scenario {
-    let json = format!(
-        r#"{{"version": 1, "protocol": "kv",
-            "params": {{"shards": 3, "clients": 3, "keys": 6 {extra},
-                        "workload": {{"txns": 3, "interval_ticks": 60, "ops_min": 1, "ops_max": 4,
-                                      "read_percent": 50, "hot_percent": 30, "seed": 5}}}},
-            "requests": [{{"request": {{"txn": [["r", 0, null], ["r", 1, null], ["r", 2, null]]}}}}]}}"#
-    );
-    Scenario::from_json(&json).expect("the sweep's base scenario is valid")
+    let extra: serde_json::Value =
+        serde_json::from_str(&format!("{{{}}}", extra.trim_start_matches(','))).expect("JSON");
+    commitscope_protocols::kv::sweep_base(3, 3, &extra)
 }
 
 fn cfg() -> SweepConfig {

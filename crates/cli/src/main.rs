@@ -16,12 +16,19 @@ const USAGE: &str = "usage:
                                      (exit 1: a safety property is violated; 2: bad input)
   commitscope harness [--trace]      the course's JSON-lines protocol on stdin/stdout
                                      (--trace: each transaction's trace on stderr)
-  commitscope sweep [--seeds N] [--from SEED]
-                                     random fault schedules for 2PC; prints the first failing seed
+  commitscope sweep [--protocol two_pc|kv] [--seeds N] [--from SEED]
+                    [--participants N | --shards S --clients C]
+                                     random fault schedules (2PC, or the KV store with a concurrent
+                                     workload); prints the first failing seed
   commitscope presets [--hashes]     list the presets (--hashes: tests/golden/trace_hashes.json)
-  commitscope bench [--seconds S]    simulated events per second, 2PC with 5 participants
+  commitscope bench [--seconds S]    simulated events per second: 2PC with 5 participants, and the
+                                     KV store with 4 shards and 4 clients
   commitscope compare [--participants N] [--json]
-                                     2PC and 3PC measured side by side: costs and fault plans";
+                                     2PC and 3PC measured side by side: costs and fault plans
+  commitscope check-history [--json] FILE|-
+                                     serializability anomalies (Elle's classes) in a history
+                                     (ours or Jepsen's JSON) or a kv trace or scenario
+                                     (exit 1: anomalies found; 2: bad input)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -40,6 +47,9 @@ fn main() -> ExitCode {
         Some("sweep") => sweep_cmd(&args[1..]),
         Some("presets") => presets(args.iter().any(|a| a == "--hashes")),
         Some("compare") => compare::cmd(&args[1..]),
+        Some("check-history") => {
+            commitscope_cli::check_history::cmd(&args[1..], USAGE).map(ExitCode::from)
+        }
         Some("bench") => bench(&args[1..]),
         _ => Err(USAGE.to_string()),
     };
@@ -149,7 +159,31 @@ fn sweep_cmd(args: &[String]) -> Result<ExitCode, String> {
     let count = flag(args, "--seeds", 100_000)?;
     let from = flag(args, "--from", 1)?;
     let participants = flag(args, "--participants", 3)? as u32;
-    match sweep::<TwoPc>(&base_2pc(participants), from, count, &SweepConfig::default()) {
+    let protocol = args
+        .iter()
+        .position(|a| a == "--protocol")
+        .map(|i| args.get(i + 1).map(String::as_str).ok_or("--protocol needs a value"))
+        .transpose()?
+        .unwrap_or("two_pc");
+    let result = match protocol {
+        "two_pc" => sweep::<TwoPc>(&base_2pc(participants), from, count, &SweepConfig::default()),
+        "kv" => {
+            use commitscope_protocols::kv::{sweep_base, Kv};
+            let shards = flag(args, "--shards", 3)? as u32;
+            let clients = flag(args, "--clients", 3)? as u32;
+            let cfg = SweepConfig {
+                fault_ticks: 300,
+                settle_ticks: 3_000,
+                max_faults: 6,
+                max_requests: 2,
+            };
+            sweep::<Kv>(&sweep_base(shards, clients, &serde_json::json!({})), from, count, &cfg)
+        }
+        other => {
+            return Err(format!("sweep: no sweep for protocol \"{other}\" (known: two_pc, kv)"))
+        }
+    };
+    match result {
         Ok(events) => {
             println!("{count} schedules from seed {from}: no violation, every run settled ({events} events)");
             Ok(ExitCode::SUCCESS)
@@ -196,14 +230,12 @@ fn bench(args: &[String]) -> Result<ExitCode, String> {
 fn bench_kv(seconds: u64) -> Result<(), String> {
     use commitscope_protocols::kv::Kv;
     use std::time::Instant;
-    let base = Scenario::from_json(
-        r#"{"version": 1, "protocol": "kv",
-            "params": {"shards": 4, "clients": 4, "keys": 16,
-                       "workload": {"txns": 20, "interval_ticks": 30, "ops_min": 2, "ops_max": 4,
-                                    "read_percent": 50, "hot_percent": 10, "seed": 1}},
-            "requests": [{"request": {"txn": [["r", 0, null], ["r", 1, null]]}}]}"#,
-    )
-    .map_err(|e| e.to_string())?;
+    let base = commitscope_protocols::kv::sweep_base(
+        4,
+        4,
+        &serde_json::json!({"keys": 16, "workload": {"txns": 20, "interval_ticks": 30,
+            "ops_min": 2, "ops_max": 4, "read_percent": 50, "hot_percent": 10, "seed": 1}}),
+    );
     let cfg = SweepConfig { max_requests: 2, ..SweepConfig::default() };
     let start = Instant::now();
     let (mut events, mut runs, mut seed) = (0u64, 0u64, 0u64);

@@ -163,6 +163,32 @@ impl Default for Params {
     }
 }
 
+/// The scenario the random sweeps start from: `shards` shards and `clients` clients running a
+/// seeded concurrent workload with a hot key (values unique per key), a read of three keys
+/// as the sweep's own request, and `extra` merged into the parameters (a policy, a switch).
+pub fn sweep_base(
+    shards: u32,
+    clients: u32,
+    extra: &serde_json::Value,
+) -> commitscope_engine::Scenario {
+    let mut s = commitscope_engine::Scenario::new(Kv::NAME);
+    let mut params = serde_json::json!({
+        "shards": shards, "clients": clients, "keys": 2 * u64::from(shards),
+        "workload": {"txns": 3, "interval_ticks": 60, "ops_min": 1, "ops_max": 4,
+                     "read_percent": 50, "hot_percent": 30, "seed": 5}
+    });
+    if let (Some(p), Some(e)) = (params.as_object_mut(), extra.as_object()) {
+        p.extend(e.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    s.params = params;
+    s.requests = vec![commitscope_engine::scenario::RequestSpec {
+        at: 0,
+        node: None,
+        request: serde_json::json!({"txn": [["r", 0, null], ["r", 1, null], ["r", 2, null]]}),
+    }];
+    s
+}
+
 /// What a node is, from its id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
