@@ -17,7 +17,7 @@ const USAGE: &str = "usage:
   commitscope harness [--trace]      the course's JSON-lines protocol on stdin/stdout
                                      (--trace: each transaction's trace on stderr)
   commitscope sweep [--protocol two_pc|kv] [--seeds N] [--from SEED]
-                    [--participants N | --shards S --clients C]
+                    [--participants N | --shards S --clients C --params JSON]
                                      random fault schedules (2PC, or the KV store with a concurrent
                                      workload); prints the first failing seed
   commitscope presets [--hashes]     list the presets (--hashes: tests/golden/trace_hashes.json)
@@ -171,13 +171,23 @@ fn sweep_cmd(args: &[String]) -> Result<ExitCode, String> {
             use commitscope_protocols::kv::{sweep_base, Kv};
             let shards = flag(args, "--shards", 3)? as u32;
             let clients = flag(args, "--clients", 3)? as u32;
+            let extra = match args.iter().position(|a| a == "--params") {
+                None => serde_json::json!({}),
+                Some(i) => {
+                    let text = args.get(i + 1).ok_or("--params needs a JSON object")?;
+                    serde_json::from_str(text).map_err(|e| format!("--params: {e}"))?
+                }
+            };
             let cfg = SweepConfig {
                 fault_ticks: 300,
                 settle_ticks: 3_000,
                 max_faults: 6,
                 max_requests: 2,
             };
-            sweep::<Kv>(&sweep_base(shards, clients, &serde_json::json!({})), from, count, &cfg)
+            let base = sweep_base(shards, clients, &extra);
+            // A bad parameter is refused here, with its name, before any schedule runs.
+            commitscope_protocols::run(&base).map_err(|e| format!("--params: {e}"))?;
+            sweep::<Kv>(&base, from, count, &cfg)
         }
         other => {
             return Err(format!("sweep: no sweep for protocol \"{other}\" (known: two_pc, kv)"))
