@@ -1,5 +1,6 @@
 //! Cross-crate tests, one module per area (ripgrep's layout: one test binary).
 
+mod check_history;
 mod compare;
 mod determinism;
 mod harness;
