@@ -269,3 +269,33 @@ fn kv_without_init_runs_on_the_default_store_and_other_clients_map_deterministic
     assert_eq!(clients, [0, 0]);
     assert_eq!(run.nodes().iter().filter(|n| n.role == "shard").count(), 2);
 }
+
+/// Every kv line cut short or with a byte changed is answered with JSON lines; nothing
+/// panics and the session goes on.
+#[test]
+fn kv_lines_mangled_anywhere_get_json_replies() {
+    let lines = [
+        r#"{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"protocol":"kv","shards":["s1","s2"],"workload":"rw-register","deadlock":"wound-wait","client_timeout_ms":50}}"#,
+        r#"{"src":"c1","dest":"n1","body":{"type":"txn","msg_id":2,"txn":[["r",1,null],["w",1,6],["w",2,9]],"crash_coordinator_after":"prepare","recover_after_ms":90}}"#,
+        r#"{"src":"c2","dest":"n1","body":{"type":"txn","msg_id":3,"txn":[["r",1,null],["r",2,null]]}}"#,
+    ];
+    let mut session = Session::default();
+    let mut seed: u64 = 7;
+    for round in 0..400 {
+        let line = lines[round % lines.len()];
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let at = (seed >> 33) as usize % line.len();
+        let mangled: String = match round % 3 {
+            0 => line[..at].to_string(),
+            1 => {
+                let mut bytes = line.as_bytes().to_vec();
+                bytes[at] = b"[]{}\",:-0x9n"[(seed >> 20) as usize % 12];
+                String::from_utf8_lossy(&bytes).into_owned()
+            }
+            _ => line.to_string(),
+        };
+        for out in session.handle(&mangled) {
+            serde_json::from_str::<Value>(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+        }
+    }
+}

@@ -1003,6 +1003,11 @@ impl KvStore {
             }
         };
         let recover_after = positive(b, "recover_after_ms")?;
+        if recover_after.is_some_and(|t| t > CASE_LIMIT_TICKS) {
+            return Err(malformed(format!(
+                "\"recover_after_ms\" must be from 1 to {CASE_LIMIT_TICKS} (the case's limit)"
+            )));
+        }
         let at = self.next_at;
         let max_ticks = at + CASE_LIMIT_TICKS;
         let mut requests = self.requests.clone();
