@@ -1249,13 +1249,19 @@ impl Monitor {
                     .map(|t| t.name.as_str())
                     .collect();
                 let _ = world;
-                format!("{}: {} ({})", a.kind.name(), a.explanation, names.join(" → "))
+                format!("{}: {} ({})", a.kind.label(), explanation(&a), names.join(" → "))
             });
         }
     }
 }
 
 type Txn = history::Txn;
+
+/// An anomaly's explanation without the class label it ends with (shown in front instead).
+pub fn explanation(a: &history::Anomaly) -> &str {
+    let label = format!(": {}", a.kind.label());
+    a.explanation.strip_suffix(label.as_str()).unwrap_or(&a.explanation)
+}
 
 fn history_txn(txn: TxnId, status: history::Status, ops: &[Op]) -> Txn {
     Txn {

@@ -160,7 +160,12 @@ pub fn summary(events: &[Event<Kv>], last: &Simulator<Kv>) -> Summary {
     for a in &report.anomalies {
         let names: Vec<&str> =
             a.txns.iter().filter_map(|i| h.txns.get(*i)).map(|t| t.name.as_str()).collect();
-        s.notes.push(format!("{} ({}): {}", a.kind.name(), names.join(" → "), a.explanation));
+        s.notes.push(format!(
+            "{} ({}): {}",
+            a.kind.label(),
+            names.join(" → "),
+            super::explanation(a)
+        ));
         for (txn, _, _, id) in &answers {
             if names.contains(&txn.to_string().as_str()) && !s.marks.contains(id) {
                 s.marks.push(*id);
