@@ -66,6 +66,15 @@ impl ProtocolKind {
         }
     }
 
+    /// What a UI calls the size parameter ("Shards" for the KV store).
+    pub fn size_label(self) -> &'static str {
+        match self {
+            ProtocolKind::PaxosCommit => "Resource managers",
+            ProtocolKind::Kv => "Shards",
+            _ => "Participants",
+        }
+    }
+
     /// The protocol's variants a UI may flip while keeping the rest of the scenario.
     pub fn switches(self) -> &'static [Switch] {
         match self {

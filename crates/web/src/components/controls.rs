@@ -96,7 +96,9 @@ pub fn Toolbar(props: &ToolbarProps) -> Html {
     let on_protocol = Callback::from(move |e: Event| {
         cb.emit(Action::SetProtocol(e.target_unchecked_into::<HtmlSelectElement>().value()))
     });
-    let size_param = ProtocolKind::from_name(&scenario.protocol).and_then(|k| k.size_param());
+    let kind = ProtocolKind::from_name(&scenario.protocol);
+    let size_param = kind.and_then(|k| k.size_param());
+    let size_label = kind.map_or("Participants", |k| k.size_label());
     let participants = size_param
         .and_then(|key| scenario.params.get(key))
         .and_then(|v| v.as_u64())
@@ -158,8 +160,8 @@ pub fn Toolbar(props: &ToolbarProps) -> Html {
             </label>
             if size_param.is_some() {
                 <label class="field field-small">
-                    <span>{"Participants"}</span>
-                    <select onchange={on_participants} aria-label="Number of participants">
+                    <span>{ size_label }</span>
+                    <select onchange={on_participants} aria-label={format!("Number of {}", size_label.to_lowercase())}>
                         { for (1..=MAX_PARTICIPANTS).map(|n| html! {
                             <option value={n.to_string()} selected={u64::from(n) == participants}>{ n }</option>
                         }) }
