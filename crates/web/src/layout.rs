@@ -256,7 +256,7 @@ impl Columns {
     pub fn folding(groups: &[Group], folded: &[String]) -> Columns {
         let mut c = Columns { of: Vec::new(), cols: Vec::new() };
         for g in groups {
-            if g.len > 1 && folded.iter().any(|f| *f == g.role) {
+            if g.len > 1 && folded.contains(&g.role) {
                 let col = c.cols.len() as u32;
                 c.cols.push((g.first, g.len));
                 c.of.extend(std::iter::repeat_n(col, g.len as usize));
@@ -918,7 +918,7 @@ pub fn lane_spans(
     let mut tracks: VecMap<(u32, bool), Vec<f64>> = VecMap::new();
     for (col, s) in &mut out {
         let centre = s.x;
-        let ends = tracks.entry((*col, s.kind == SpanKind::Locks)).or_insert_with(Vec::new);
+        let ends = tracks.entry((*col, s.kind == SpanKind::Locks)).or_default();
         let k = match ends.iter().position(|end| *end < s.y0) {
             Some(k) => k,
             None if ends.len() < max => {
