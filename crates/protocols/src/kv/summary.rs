@@ -162,7 +162,7 @@ pub fn summary(events: &[Event<Kv>], last: &Simulator<Kv>) -> Summary {
             a.txns.iter().filter_map(|i| h.txns.get(*i)).map(|t| t.name.as_str()).collect();
         s.notes.push(format!(
             "{} ({}): {}",
-            a.kind.label(),
+            a.kind.name(),
             names.join(" → "),
             super::explanation(a)
         ));
